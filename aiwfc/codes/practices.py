@@ -1,0 +1,21 @@
+"""AIWF7xx: the twelve rules for AI-driven workflows, and motifs."""
+
+from aiwfc.codes.registry import define
+from aiwfc.diagnostics import Severity as S
+
+UNTRACKED_TRAINING = define(
+    "AIWF701", "untracked-training", S.WARNING,
+    "training phase `{phase}` tracks {missing}",
+    summary="A training phase that tracks no params or no metrics.",
+    why="Track experiments as first-class outputs: hyper-parameters and metrics are what make a trained model "
+        "reproducible and comparable.",
+    example='training fit { out model: file = "m.npz" ... }',
+    instead='training fit { out metrics: metrics { loss: float }  track = [lr, metrics] ... }')
+
+MOTIF_CONTRADICTED = define(
+    "AIWF711", "motif-contradicted", S.WARNING,
+    "workflow `{workflow}` declares motif `{motif}` but {detail}",
+    summary="The declared execution motif does not match the workflow's graph.",
+    why="The motif tells readers, and the planner, how the AI and the simulation are coupled; a wrong one misleads both.",
+    example='workflow w { motif = digital_replica ... }   # but no service runs beside a simulation',
+    instead='workflow w { motif = multistage_pipeline ... }')

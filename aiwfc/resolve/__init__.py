@@ -1,0 +1,1 @@
+"""Resolve: AST to IR, imports, params overrides, and the `load` entry point."""

@@ -1,0 +1,326 @@
+"""AST blocks to IR models, one block kind at a time, against the table in specs.py.
+
+Everything wrong with the *shape* of a block (unknown attributes, values of the wrong
+kind, duplicates inside one block) is reported here; whether names refer to anything
+is the checks' business, once the whole program is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from aiwfc import codes
+from aiwfc.diagnostics import DiagnosticSink
+from aiwfc.ir import models as ir
+from aiwfc.ir import units
+from aiwfc.ir.types import SCALARS, Type, list_of
+from aiwfc.resolve.specs import SPECS, TOP_LEVEL, BlockSpec
+from aiwfc.resolve.suggest import did_you_mean
+from aiwfc.source import Span
+from aiwfc.syntax import ast
+from aiwfc.syntax.parser import MISSING
+
+_STATEMENT_NAMES = {
+    ast.ParamStmt: "param", ast.ForeachStmt: "foreach", ast.RunStmt: "run",
+    ast.NextStmt: "next", ast.StopStmt: "stop",
+}
+_IR_CLASS = {
+    "resource": ir.ResourceClass, "image": ir.Image, "dataset": ir.Dataset, "partition": ir.Partition,
+}
+
+
+class _Invalid(Exception):
+    """A value already reported; the attribute is left out."""
+
+
+def type_from_ast(t: ast.TypeExpr, sink: DiagnosticSink) -> Type:
+    """Builds a `Type` from its syntax, reporting unknown type names."""
+    name = t.name.text
+    if name == MISSING:
+        return Type("error")
+    if name == "list":
+        if t.arg is None:
+            sink.report(codes.INVALID_VALUE, t.span, detail="`list` needs an element type: list<T>")
+            return Type("error")
+        return list_of(type_from_ast(t.arg, sink))
+    if name == "metrics":
+        return Type("metrics", fields=tuple((k.text, type_from_ast(v, sink)) for k, v in t.fields or ()))
+    if name not in SCALARS:
+        sink.report(codes.INVALID_VALUE, t.name.span,
+                    detail=f"unknown type `{name}`{did_you_mean(name, SCALARS + ('list', 'metrics'))}")
+        return Type("error")
+    if t.arg is not None or t.fields:
+        sink.report(codes.INVALID_VALUE, t.span, detail=f"type `{name}` takes no parameters")
+    return Type(name)
+
+
+class Builder:
+    """Builds the IR of one module; diagnostics go to the shared sink."""
+
+    def __init__(self, sink: DiagnosticSink):
+        self.sink = sink
+
+    # ------------------------------------------------------------ module
+    def module(self, mod: ast.Module) -> ir.Program:
+        prog = ir.Program(aiwf=mod.header.version if mod.header else "0.1",
+                          imports=[i.target.text for i in mod.imports])
+        for block in mod.blocks:
+            kind = block.kind.text
+            if kind not in TOP_LEVEL:
+                self._unknown(block.kind, "block", "a file", TOP_LEVEL)
+                continue
+            node = self.block(block)
+            if node is None:
+                continue
+            target = {"workflow": prog.workflows, "site": prog.sites, "resource": prog.resources,
+                      "image": prog.images, "dataset": prog.datasets}[kind]
+            target.append(node)
+        return prog
+
+    def block(self, block: ast.Block) -> ir.IRNode | None:
+        kind = block.kind.text
+        spec = SPECS[kind]
+        if spec.named and block.name is None:
+            self.sink.report(codes.MISSING_ATTRIBUTE, block.kind.span, context=f"`{kind}` block",
+                             what="a name (`" + kind + " NAME { ... }`)")
+            return None
+        method = getattr(self, "_" + ("phase" if kind in ir.PHASE_KINDS else kind))
+        return method(block, spec)
+
+    # ------------------------------------------------------------ generic
+    def _attrs(self, block: ast.Block, spec: BlockSpec, context: str,
+               ignore: tuple[type, ...] = ()) -> tuple[dict[str, Any], dict[str, Span], list]:
+        """Converts a block's attributes; returns values, their spans and the other items."""
+        values: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        rest = []
+        for item in block.items:
+            if isinstance(item, ast.Attribute):
+                key = item.key.text
+                if key not in spec.attrs:
+                    self._unknown(item.key, "attribute", context, spec.attrs)
+                    continue
+                if key in values:
+                    self.sink.report(codes.DUPLICATE_NAME, item.key.span, kind="attribute", name=key)
+                    continue
+                try:
+                    values[key] = self.value(item.value, spec.attrs[key], key)
+                    spans[key] = item.value.span
+                except _Invalid:
+                    continue
+            elif isinstance(item, ast.Block):
+                if item.kind.text not in spec.blocks:
+                    self._unknown(item.kind, "block", context, spec.blocks)
+                    continue
+                rest.append(item)
+            else:
+                word = "in" if isinstance(item, ast.PortStmt) and item.direction == "in" else \
+                       "out" if isinstance(item, ast.PortStmt) else _STATEMENT_NAMES[type(item)]
+                if word not in spec.statements:
+                    self.sink.report(codes.UNKNOWN_ATTRIBUTE, item.span, what="statement", name=word,
+                                     context=context, hint="")
+                    continue
+                rest.append(item)
+        for req in spec.required:
+            if req not in values:
+                self.sink.report(codes.MISSING_ATTRIBUTE, block.kind.span.merge(block.name.span if block.name else None),
+                                 context=context, what=f"`{req} = ...`")
+        return values, spans, rest
+
+    def _unknown(self, name: ast.Name, what: str, context: str, known) -> None:
+        if name.text == MISSING:
+            return
+        self.sink.report(codes.UNKNOWN_ATTRIBUTE, name.span, what=what, name=name.text,
+                         context=context, hint=did_you_mean(name.text, known))
+
+    def _make(self, cls, data: dict, span: Span, spans: dict[str, Span]):
+        """Validates through pydantic; constraint violations become AIWF107 at the value."""
+        try:
+            node = cls.model_validate(data)
+        except ValidationError as e:
+            for err in e.errors():
+                loc = [str(x) for x in err["loc"]]
+                where = spans.get(loc[0], span) if loc else span
+                self.sink.report(codes.INVALID_VALUE, where,
+                                 detail=f"`{'.'.join(loc)}`: {err['msg'].lower()}")
+            return None
+        node.span = span
+        node.spans = spans
+        return node
+
+    def value(self, e: ast.Expr, kind: str, key: str) -> Any:
+        """Converts one attribute value to what the IR field holds, or reports and raises."""
+        if isinstance(e, ast.Ref) and e.parts[0].text == MISSING:
+            raise _Invalid
+        if kind == "expr":
+            return e
+        if kind == "int":
+            if isinstance(e, ast.Literal) and e.kind == "int":
+                return e.value
+            if isinstance(e, ast.UnOp) and e.op == "-" and isinstance(e.operand, ast.Literal) \
+                    and e.operand.kind == "int":
+                return -e.operand.value
+            return self._bad(e, f"`{key}` must be a whole number")
+        if kind == "bool":
+            if isinstance(e, ast.Literal) and e.kind == "bool":
+                return e.value
+            return self._bad(e, f"`{key}` must be `true` or `false`")
+        if kind == "str":
+            if isinstance(e, ast.Template):
+                if not e.is_plain:
+                    return self._bad(e, f"`{key}` cannot hold `${{...}}` interpolations")
+                return e.text
+            if isinstance(e, ast.Ref) and len(e.parts) == 1:
+                return e.parts[0].text
+            if isinstance(e, ast.Literal) and e.kind in ("int", "float"):
+                return e.text
+            return self._bad(e, f"`{key}` must be text")
+        if kind in ("size", "duration"):
+            if isinstance(e, ast.Literal) and e.kind == "quantity":
+                try:
+                    return units.parse_size(e.value) if kind == "size" else units.parse_duration(e.value)
+                except ValueError as err:
+                    return self._bad(e, f"`{key}`: {err}")
+            example = "16GiB" if kind == "size" else "90m"
+            return self._bad(e, f"`{key}` must be a {kind} such as {example}")
+        if kind == "name":
+            if isinstance(e, ast.Ref) and len(e.parts) == 1:
+                return e.parts[0].text
+            if isinstance(e, ast.Template) and e.is_plain:
+                return e.text
+            return self._bad(e, f"`{key}` must name something (a bare name)")
+        if kind.startswith("choice:"):
+            options = kind[7:].split("|")
+            text = e.parts[0].text if isinstance(e, ast.Ref) and len(e.parts) == 1 else \
+                e.text if isinstance(e, ast.Template) and e.is_plain else None
+            if text in options:
+                return text
+            shown = text if text is not None else ast.unparse(e)
+            return self._bad(e, f"`{key}` must be one of {', '.join(options)}, not `{shown}`"
+                             + did_you_mean(shown, options))
+        if kind in ("strs", "names", "refs"):
+            items = e.items if isinstance(e, ast.ListExpr) else (e,)
+            if kind == "strs" and not isinstance(e, ast.ListExpr):
+                return self._bad(e, f"`{key}` must be a list of strings: [\"...\"]")
+            out = []
+            for it in items:
+                if kind == "strs":
+                    out.append(self.value(it, "str", key))
+                elif kind == "names":
+                    out.append(self.value(it, "name", key))
+                elif isinstance(it, ast.Ref):
+                    out.append(it.dotted)
+                else:
+                    self._bad(it, f"`{key}` lists references such as `lr` or `fit.metrics`")
+            return out
+        if kind == "map":
+            if not isinstance(e, ast.MapExpr):
+                return self._bad(e, f"`{key}` must be a map: {{ KEY = \"value\" }}")
+            return {k.text: self.value(v, "str", f"{key}.{k.text}") for k, v in e.entries}
+        raise AssertionError(kind)
+
+    def _bad(self, e: ast.Expr, detail: str):
+        self.sink.report(codes.INVALID_VALUE, e.span, detail=detail)
+        raise _Invalid
+
+    # ------------------------------------------------------------ kinds
+    def _simple(self, block: ast.Block, spec: BlockSpec):
+        kind = block.kind.text
+        values, spans, _ = self._attrs(block, spec, f"{kind} `{block.name.text}`")
+        values["name"] = block.name.text
+        spans["name"] = block.name.span
+        return self._make(_IR_CLASS[kind], values, block.span, spans)
+
+    _resource = _image = _dataset = _partition = _simple
+
+    def _site(self, block: ast.Block, spec: BlockSpec):
+        values, spans, rest = self._attrs(block, spec, f"site `{block.name.text}`")
+        values["name"] = block.name.text
+        spans["name"] = block.name.span
+        values["partitions"] = [p for p in (self.block(b) for b in rest) if p is not None]
+        return self._make(ir.SiteProfile, values, block.span, spans)
+
+    def _workflow(self, block: ast.Block, spec: BlockSpec):
+        values, spans, rest = self._attrs(block, spec, f"workflow `{block.name.text}`")
+        values["name"] = block.name.text
+        spans["name"] = block.name.span
+        lists = {"params": [], "resources": [], "images": [], "datasets": [], "phases": [], "feedbacks": []}
+        for item in rest:
+            if isinstance(item, ast.ParamStmt):
+                p = self._make(ir.Param, {"name": item.name.text, "type": type_from_ast(item.type, self.sink),
+                                          "default": item.default}, item.span,
+                               {"name": item.name.span, "type": item.type.span,
+                                **({"default": item.default.span} if item.default else {})})
+                if p is not None and not (isinstance(item.default, ast.Ref)
+                                          and item.default.parts[0].text == MISSING):
+                    lists["params"].append(p)
+                continue
+            node = self.block(item)
+            if node is None:
+                continue
+            kind = item.kind.text
+            key = "phases" if kind in ir.PHASE_KINDS else {"resource": "resources", "image": "images",
+                                                          "dataset": "datasets", "feedback": "feedbacks"}[kind]
+            lists[key].append(node)
+        values.update(lists)
+        return self._make(ir.Workflow, values, block.span, spans)
+
+    def _phase(self, block: ast.Block, spec: BlockSpec):
+        kind = block.kind.text
+        context = f"{kind} `{block.name.text}`"
+        values, spans, rest = self._attrs(block, spec, context)
+        values["name"] = block.name.text
+        values["kind"] = kind
+        spans["name"] = block.name.span
+        batch = values.pop("batch", None)
+        inputs, outputs = [], []
+        for item in rest:
+            if isinstance(item, ast.PortStmt):
+                port = self._make(ir.Port, {"name": item.name.text, "type": type_from_ast(item.type, self.sink),
+                                            "value": item.value}, item.span,
+                                  {"name": item.name.span, "type": item.type.span,
+                                   **({"value": item.value.span} if item.value else {})})
+                if port is not None:
+                    (inputs if item.direction == "in" else outputs).append(port)
+            elif isinstance(item, ast.ForeachStmt):
+                if "foreach" in values:
+                    self.sink.report(codes.DUPLICATE_NAME, item.span, kind="statement", name="foreach")
+                    continue
+                values["foreach"] = self._make(ir.Foreach, {"var": item.var.text, "source": item.source,
+                                                            "batch": batch}, item.span,
+                                               {"var": item.var.span, "source": item.source.span})
+                spans["foreach"] = item.span
+            elif isinstance(item, ast.RunStmt):
+                if "command" in values:
+                    self.sink.report(codes.DUPLICATE_NAME, item.span, kind="statement", name="run")
+                    continue
+                values["command"] = item.command
+                spans["command"] = item.command.span
+        if batch is not None and "foreach" not in values:
+            self.sink.report(codes.INVALID_VALUE, spans["batch"], detail="`batch` needs a `foreach`")
+        if values.get("foreach") is None:
+            values.pop("foreach", None)
+        values["inputs"], values["outputs"] = inputs, outputs
+        return self._make(ir.Phase, values, block.span, spans)
+
+    def _feedback(self, block: ast.Block, spec: BlockSpec):
+        values, spans, rest = self._attrs(block, spec, f"feedback `{block.name.text}`")
+        values["name"] = block.name.text
+        spans["name"] = block.name.span
+        values.setdefault("body", [])
+        carries, stops = [], []
+        for item in rest:
+            if isinstance(item, ast.NextStmt):
+                c = self._make(ir.LoopCarry, {"target": item.target.dotted, "value": item.value}, item.span,
+                               {"target": item.target.span, "value": item.value.span})
+                if c is not None:
+                    carries.append(c)
+            elif isinstance(item, ast.StopStmt):
+                s = self._make(ir.StopRule, {"phase": item.phase.text, "when": item.when}, item.span,
+                               {"phase": item.phase.span, "when": item.when.span})
+                if s is not None:
+                    stops.append(s)
+        values["next"], values["stop"] = carries, stops
+        return self._make(ir.Feedback, values, block.span, spans)

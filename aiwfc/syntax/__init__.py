@@ -1,0 +1,1 @@
+"""Syntax: the lark parser for grammar/aiwf.lark and the AST it builds."""

@@ -1,0 +1,259 @@
+"""The AST: what the text says, with 1-based spans, before any meaning is given to it.
+
+The block structure is generic (kind, name, items); expressions are the small typed
+expression language of DESIGN.md and are shared with the IR, which holds them as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from aiwfc.source import Span
+
+
+@dataclass(frozen=True)
+class Name:
+    """An identifier with its position."""
+
+    text: str
+    span: Span
+
+
+# ---------------------------------------------------------------- expressions
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant: int, float, bool, or a quantity kept with its unit (`16GiB`, `2h`)."""
+
+    value: object
+    kind: str  # "int" | "float" | "bool" | "quantity"
+    span: Span
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A string literal; `parts` alternates text and interpolated expressions."""
+
+    parts: tuple["str | Expr", ...]
+    span: Span
+    raw: str = ""
+
+    @property
+    def is_plain(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    @property
+    def text(self) -> str:
+        """The text of a plain string (interpolations rendered back as `${...}`)."""
+        return "".join(p if isinstance(p, str) else "${" + unparse(p) + "}" for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A dotted reference: `target`, `md.traj`, `fit.metrics.loss`."""
+
+    parts: tuple[Name, ...]
+    span: Span
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(p.text for p in self.parts)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """`left OP right` for arithmetic, comparison and boolean operators."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnOp:
+    """`not x` or `-x`."""
+
+    op: str
+    operand: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a built-in function: `len(x)`, `min(a, b)`, `range(n)`."""
+
+    func: Name
+    args: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    items: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class MapExpr:
+    entries: tuple[tuple[Name, "Expr"], ...]
+    span: Span
+
+
+Expr = Union[Literal, Template, Ref, BinOp, UnOp, Call, ListExpr, MapExpr]
+
+
+# ---------------------------------------------------------------- types
+
+@dataclass(frozen=True)
+class TypeExpr:
+    """`file`, `list<file>`, `metrics { loss: float }` as written."""
+
+    name: Name
+    arg: "TypeExpr | None"
+    fields: tuple[tuple[Name, "TypeExpr"], ...] | None
+    span: Span
+
+
+# ---------------------------------------------------------------- structure
+
+@dataclass(frozen=True)
+class Attribute:
+    """`key = value`, or `key ~ value` for an estimate."""
+
+    key: Name
+    op: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParamStmt:
+    name: Name
+    type: TypeExpr
+    default: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class PortStmt:
+    direction: str  # "in" | "out"
+    name: Name
+    type: TypeExpr
+    value: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class ForeachStmt:
+    var: Name
+    source: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class RunStmt:
+    command: Template
+    span: Span
+
+
+@dataclass(frozen=True)
+class NextStmt:
+    target: Ref
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class StopStmt:
+    phase: Name
+    when: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Block:
+    """`kind [name] { items }`: workflows, phases, resources, sites, partitions..."""
+
+    kind: Name
+    name: Name | None
+    items: tuple["Item", ...]
+    span: Span
+
+
+Item = Union[Attribute, Block, ParamStmt, PortStmt, ForeachStmt, RunStmt, NextStmt, StopStmt]
+
+
+@dataclass(frozen=True)
+class Import:
+    target: Template
+    alias: Name | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Header:
+    version: str
+    span: Span
+
+
+@dataclass
+class Module:
+    """One parsed file."""
+
+    path: str
+    header: Header | None
+    imports: list[Import] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- printing
+
+_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "neg": 7}
+
+
+def quote_string(text: str) -> str:
+    """An aiwf string literal for `text` (escapes quotes, backslashes and newlines)."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return '"' + body + '"'
+
+
+def unparse(e: Expr, parent: int = 0) -> str:
+    """Canonical aiwf text of an expression: used by the formatter, the JSON form and messages."""
+    if isinstance(e, Literal):
+        if e.kind == "bool":
+            return "true" if e.value else "false"
+        if e.kind == "quantity":
+            return e.text
+        return e.text or repr(e.value)
+    if isinstance(e, Template):
+        out = []
+        for p in e.parts:
+            if isinstance(p, str):
+                out.append(quote_string(p)[1:-1].replace("${", "\\${"))
+            else:
+                out.append("${" + unparse(p) + "}")
+        return '"' + "".join(out) + '"'
+    if isinstance(e, Ref):
+        return e.dotted
+    if isinstance(e, Call):
+        return e.func.text + "(" + ", ".join(unparse(a) for a in e.args) + ")"
+    if isinstance(e, ListExpr):
+        return "[" + ", ".join(unparse(a) for a in e.items) + "]"
+    if isinstance(e, MapExpr):
+        return "{ " + "  ".join(f"{k.text} = {unparse(v)}" for k, v in e.entries) + " }"
+    if isinstance(e, UnOp):
+        prec = _PREC["not" if e.op == "not" else "neg"]
+        inner = unparse(e.operand, prec)
+        text = f"not {inner}" if e.op == "not" else f"-{inner}"
+    elif isinstance(e, BinOp):
+        prec = _PREC[e.op]
+        right_prec = prec + 1
+        left_prec = prec + 1 if prec == 4 else prec
+        text = f"{unparse(e.left, left_prec)} {e.op} {unparse(e.right, right_prec)}"
+    else:
+        raise TypeError(type(e))
+    return f"({text})" if prec < parent else text

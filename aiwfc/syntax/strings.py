@@ -1,0 +1,74 @@
+"""String literals: escapes and `${...}` interpolation.
+
+An interpolation's expression is parsed from the original text (not the unescaped
+one), so every position inside it is exact in the file.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from aiwfc import codes
+from aiwfc.diagnostics import DiagnosticSink
+from aiwfc.source import SourceFile
+from aiwfc.syntax import ast
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "$": "$", "r": "\r"}
+
+
+def parse_template(src: SourceFile, start: int, raw: str, sink: DiagnosticSink,
+                   parse_expr: Callable) -> ast.Template:
+    """Splits a STRING token (quotes included) at offset `start` into text and expressions."""
+    q = 3 if raw.startswith('"""') else 1
+    body_start, body_end = start + q, start + len(raw) - q
+    text = src.text
+    parts: list = []
+    buf: list[str] = []
+    i = body_start
+    while i < body_end:
+        ch = text[i]
+        if ch == "\\" and i + 1 < body_end:
+            buf.append(_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
+            i += 2
+            continue
+        if ch == "$" and i + 1 < body_end and text[i + 1] == "{":
+            close = _matching_brace(text, i + 2, body_end)
+            if close < 0:
+                sink.report(codes.BAD_INTERPOLATION, src.span(i, body_end),
+                            detail="`${` is not closed by `}`")
+                buf.append(text[i:body_end])
+                break
+            inner = text[i + 2:close]
+            if not inner.strip():
+                sink.report(codes.BAD_INTERPOLATION, src.span(i, close + 1),
+                            detail="`${}` holds no expression")
+            else:
+                expr = parse_expr(src, i + 2, close, sink)
+                if expr is not None:
+                    if buf:
+                        parts.append("".join(buf))
+                        buf = []
+                    parts.append(expr)
+            i = close + 1
+            continue
+        buf.append(ch)
+        i += 1
+    if buf or not parts:
+        parts.append("".join(buf))
+    return ast.Template(tuple(parts), src.span(start, start + len(raw)), raw)
+
+
+def _matching_brace(text: str, i: int, end: int) -> int:
+    depth = 0
+    while i < end:
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif ch == "\n":
+            return -1
+        i += 1
+    return -1

@@ -1,0 +1,1 @@
+"""aiwfc's backends, installed as the package `aiwfc_backends` (one sub-package per target)."""

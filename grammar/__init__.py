@@ -1,0 +1,1 @@
+"""The aiwf grammar, shipped as package data (`aiwfc_grammar`); see aiwf.lark."""
