@@ -108,6 +108,9 @@ class Builder:
                 try:
                     values[key] = self.value(item.value, spec.attrs[key], key)
                     spans[key] = item.value.span
+                    if isinstance(item.value, ast.ListExpr):
+                        for i, it in enumerate(item.value.items):
+                            spans[f"{key}[{i}]"] = it.span
                 except _Invalid:
                     continue
             elif isinstance(item, ast.Block):

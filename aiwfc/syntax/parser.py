@@ -348,6 +348,10 @@ class _Builder(Transformer):
         return ast.Literal(False, "bool", self._span(meta), "false")
 
     def _string(self, tok: Token) -> ast.Template:
+        start = self.base + tok.start_pos
+        if self.src.text[start:start + len(tok)] != str(tok):
+            # the rest of a line taken as an unterminated string by the recovery: plain text
+            return ast.Template((str(tok)[1:-1],), self.src.span(start, self.base + tok.end_pos), str(tok))
         return parse_template(self.src, self.base + tok.start_pos, str(tok), self.sink,
                               parse_expression_at)
 

@@ -1,0 +1,1 @@
+"""Checks and lints: one per module, registered with `@register` (see framework.py)."""

@@ -1,0 +1,58 @@
+"""The `aiwfc` command line. One module per subcommand, each with `add_parser` and `run`.
+
+Exit status: 0 success (warnings allowed), 1 the input has errors, 2 usage or I/O
+problem. No Python traceback reaches the user for any input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from aiwfc import __version__
+
+# Subcommand modules, in the order `aiwfc --help` lists them.
+COMMANDS = ["check", "compile", "plan", "run", "graph", "fmt", "lsp", "explain", "schema", "runs"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiwfc", description="Compiler for aiwf, a language for AI-coupled HPC workflows.")
+    parser.add_argument("--version", action="version", version=f"aiwfc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"aiwfc.cli.{name}_cmd")
+        except ModuleNotFoundError as e:
+            if e.name == f"aiwfc.cli.{name}_cmd":
+                continue  # a subcommand not built yet
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("aiwfc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as e:
+        print(f"aiwfc: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - the contract: never a traceback for the user
+        print(f"aiwfc: internal error: {type(e).__name__}: {e}\n"
+              "This is a bug in aiwfc; please report it with the input that caused it.", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

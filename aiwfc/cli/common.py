@@ -1,0 +1,56 @@
+"""Options and output shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aiwfc.diagnostics import Diagnostic, Severity
+from aiwfc.render import render_json, render_sarif, render_text, summary
+
+
+def add_input_options(p: argparse.ArgumentParser, *, many: bool = False) -> None:
+    """PATH(s), --site, -p NAME=VALUE, --params FILE."""
+    if many:
+        p.add_argument("paths", nargs="+", metavar="PATH", help=".aiwf, .aiwf.json or .aiwf.yaml files")
+    else:
+        p.add_argument("path", metavar="PATH", help=".aiwf, .aiwf.json or .aiwf.yaml file")
+    p.add_argument("--site", metavar="SITE", help="site profile: a stdlib name (generic-slurm, local) or a file")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a param (repeatable)")
+    p.add_argument("--params", metavar="FILE", help="JSON or YAML file of param values")
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["text", "json", "sarif"], default="text",
+                   help="diagnostics format (default: text)")
+    p.add_argument("--strict", action="store_true", help="warnings count as errors")
+
+
+def parse_params(items: list[str]) -> dict[str, str] | None:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            print(f"aiwfc: -p expects NAME=VALUE, got `{item}`", file=sys.stderr)
+            return None
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def failed(diags: list[Diagnostic], strict: bool) -> bool:
+    bad = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return any(d.severity in bad for d in diags)
+
+
+def emit_diagnostics(diags: list[Diagnostic], sources, fmt: str, stream=None, footer: bool = True) -> None:
+    """Prints diagnostics in the chosen format (text goes with a one-line summary)."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        stream.write(render_json(diags))
+    elif fmt == "sarif":
+        stream.write(render_sarif(diags))
+    else:
+        stream.write(render_text(diags, sources, colour=stream.isatty()))
+        if footer and diags:
+            stream.write(summary(diags) + "\n")

@@ -1,0 +1,46 @@
+"""The stages in order, for the CLI, the language server and the tests.
+
+`analyse` = load (parse, resolve, imports, params, site) + checks + suppressions.
+It never raises for bad input: whatever goes wrong becomes diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiwfc.checks.framework import run_checks
+from aiwfc.diagnostics import DiagnosticSink, Severity
+from aiwfc.resolve.load import Compilation, load
+
+_SUPPRESS = re.compile(r"#\s*(?:aiwf:\s*ignore\[([A-Za-z0-9_,\- ]+)\]|!([A-Za-z0-9_\-]+))")
+
+
+def analyse(path: str, *, text: str | None = None, site: str | None = None,
+            params: dict[str, str] | None = None, params_file: str | None = None) -> Compilation:
+    """Front end and checks for one root file; the result carries the sorted diagnostics."""
+    sink = DiagnosticSink()
+    comp = load(path, text=text, site=site, params=params, params_file=params_file, sink=sink)
+    if comp.program is not None and not _fatal(sink):
+        run_checks(comp)
+    _apply_suppressions(comp)
+    return comp
+
+
+def _fatal(sink: DiagnosticSink) -> bool:
+    """Syntax errors make name and graph checks noise; everything else still checks."""
+    return any(d.code < "AIWF100" and d.severity is Severity.ERROR for d in sink.items)
+
+
+def _apply_suppressions(comp: Compilation) -> None:
+    """Drops warnings silenced by `# aiwf: ignore[CODE]` or `# !CODE` on their line."""
+    kept = []
+    for d in comp.sink.items:
+        src = comp.sources.get(d.span.file)
+        if src is not None and d.severity is not Severity.ERROR:
+            m = _SUPPRESS.search(src.line_text(d.span.line))
+            if m:
+                names = {x.strip().lower() for x in (m.group(1) or m.group(2)).split(",")}
+                if d.code.lower() in names or d.name in names or "all" in names:
+                    continue
+        kept.append(d)
+    comp.sink.items = kept

@@ -1,0 +1,418 @@
+"""The meaning of names and expressions in a workflow: scopes, references, types.
+
+Shared by the checks (which report what does not resolve or fit) and by the planner
+and backends (which need to know what `${trajs}` or `score.best` denotes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from aiwfc import codes
+from aiwfc.diagnostics import DiagnosticSink
+from aiwfc.ir import models as ir
+from aiwfc.ir import types as T
+from aiwfc.ir.types import Type
+from aiwfc.ir.units import split_quantity, unit_kind
+from aiwfc.resolve.suggest import did_you_mean
+from aiwfc.syntax import ast
+from aiwfc.syntax.parser import MISSING
+
+# Built-in names: `index` (the item number inside a foreach), `iteration` (of the
+# enclosing feedback loop, from 0), `project` (the directory of the root .aiwf file,
+# where scripts and relative dataset paths live).
+BUILTIN_VARS = {"index": T.INT, "iteration": T.INT, "project": T.DIR}
+FUNCTIONS = ("len", "min", "max", "sum", "mean", "range", "abs", "round", "str", "int", "float")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a reference denotes: its kind, its type and the phase/port it comes from."""
+
+    kind: str  # param | dataset | port | input | output | foreach | builtin | address
+    type: Type
+    phase: str | None = None
+    port: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefContext:
+    """Where an expression stands: inside a phase (its own ports visible) and/or a loop."""
+
+    phase: ir.Phase | None = None
+    loop: ir.Feedback | None = None
+    in_command: bool = False
+
+
+class Scope:
+    """The names visible in one workflow: its own definitions over the library's."""
+
+    def __init__(self, program: ir.Program | None, wf: ir.Workflow):
+        lib_res = program.resources if program else []
+        lib_img = program.images if program else []
+        lib_ds = program.datasets if program else []
+        self.workflow = wf
+        self.params = {p.name: p for p in wf.params}
+        self.resources = {r.name: r for r in lib_res} | {r.name: r for r in wf.resources}
+        self.images = {i.name: i for i in lib_img} | {i.name: i for i in wf.images}
+        self.datasets = {d.name: d for d in lib_ds} | {d.name: d for d in wf.datasets}
+        self.phases = {p.name: p for p in wf.phases}
+        self.feedbacks = {f.name: f for f in wf.feedbacks}
+        self.loop_of: dict[str, ir.Feedback] = {}
+        for f in wf.feedbacks:
+            for name in f.body:
+                self.loop_of.setdefault(name, f)
+
+    def resource_of(self, phase: ir.Phase) -> ir.ResourceClass | None:
+        return self.resources.get(phase.resources) if phase.resources else None
+
+    def image_of(self, phase: ir.Phase) -> ir.Image | None:
+        return self.images.get(phase.image) if phase.image else None
+
+    def value_names(self, ctx: RefContext) -> list[str]:
+        """Every single name an expression could use here (for hints and completion)."""
+        names = list(self.params) + list(self.datasets) + list(self.phases)
+        if ctx.phase is not None:
+            names += [p.name for p in ctx.phase.inputs + ctx.phase.outputs] + list(BUILTIN_VARS)
+            if ctx.phase.foreach:
+                names.append(ctx.phase.foreach.var)
+        return names
+
+
+Report = Callable[..., None]
+
+
+class Typer:
+    """Resolves references and types expressions; reports problems through `sink` when given."""
+
+    def __init__(self, scope: Scope, sink: DiagnosticSink | None = None):
+        self.scope = scope
+        self.sink = sink
+
+    def _report(self, code, span, **args) -> None:
+        if self.sink is not None:
+            self.sink.report(code, span, **args)
+
+    # ------------------------------------------------------------ references
+    def resolve(self, ref: ast.Ref, ctx: RefContext, report: bool = True) -> Resolved | None:
+        parts = [p.text for p in ref.parts]
+        if parts[0] == MISSING:
+            return None
+        head = parts[0]
+        sc = self.scope
+        res: Resolved | None = None
+        rest = parts[1:]
+        ph = ctx.phase
+        if ph is not None and ph.foreach and head == ph.foreach.var:
+            res = Resolved("foreach", self.foreach_item_type(ph), ph.name)
+        elif ph is not None and ph.input(head) is not None:
+            res = Resolved("input", ph.input(head).type, ph.name, head)
+        elif ph is not None and ph.output(head) is not None:
+            res = Resolved("output", ph.output(head).type, ph.name, head)
+        elif head in BUILTIN_VARS and (ph is not None or head != "index"):
+            res = Resolved("builtin", BUILTIN_VARS[head])
+        elif head in sc.params:
+            res = Resolved("param", sc.params[head].type)
+        elif head in sc.datasets:
+            res = Resolved("dataset", T.DIR)
+        elif head in sc.phases:
+            other = sc.phases[head]
+            if not rest:
+                self._fail(report, ref.parts[0], "phase", head,
+                           f"; `{head}` is a phase: name one of its outputs, e.g. `{head}."
+                           f"{other.outputs[0].name if other.outputs else 'out'}`", ctx)
+                return None
+            port_name = rest[0]
+            rest = rest[1:]
+            if other.kind == "service" and port_name == "address":
+                return Resolved("address", T.STRING, head, "address")
+            port = other.output(port_name)
+            if port is None:
+                known = [p.name for p in other.outputs] + (["address"] if other.kind == "service" else [])
+                self._report(codes.UNDEFINED_NAME, ref.parts[1].span, kind=f"output of `{head}`",
+                             name=port_name, hint=did_you_mean(port_name, known)) if report else None
+                return None
+            t = port.type
+            if other.foreach is not None and (ph is None or ph.name != head):
+                res = Resolved("port", t, head, port_name)
+                res = self._fields(res, rest, ref, report)
+                if res is None:
+                    return None
+                return Resolved(res.kind, T.list_of(res.type), head, port_name, res.fields)
+            res = Resolved("port", t, head, port_name)
+            return self._fields(res, rest, ref, report)
+        else:
+            self._fail(report, ref.parts[0], "name", head, None, ctx)
+            return None
+        return self._fields(res, rest, ref, report)
+
+    def _fields(self, res: Resolved, rest: list[str], ref: ast.Ref, report: bool) -> Resolved | None:
+        t = res.type
+        done = list(res.fields)
+        offset = len(ref.parts) - len(rest)
+        for i, f in enumerate(rest):
+            if t.name == "metrics" and t.field(f) is not None:
+                t = t.field(f)
+                done.append(f)
+                continue
+            if t.name == "list" and t.item.name == "metrics" and t.item.field(f) is not None:
+                t = T.list_of(t.item.field(f))
+                done.append(f)
+                continue
+            if report:
+                known = [k for k, _ in (t.fields or (t.item.fields if t.item else None) or ())]
+                self._report(codes.UNDEFINED_NAME, ref.parts[offset + i].span, kind=f"field of `{t}`",
+                             name=f, hint=did_you_mean(f, known))
+            return None
+        return Resolved(res.kind, t, res.phase, res.port, tuple(done))
+
+    def _fail(self, report: bool, name: ast.Name, kind: str, text: str, hint: str | None, ctx: RefContext):
+        if not report:
+            return
+        if hint is None:
+            hint = did_you_mean(text, self.scope.value_names(ctx))
+        self._report(codes.UNDEFINED_NAME, name.span, kind=kind, name=text, hint=hint)
+
+    def foreach_item_type(self, ph: ir.Phase) -> Type:
+        """The type of a foreach variable: the element type of what it iterates."""
+        src = self.type_of(ph.foreach.source, RefContext(loop=self.scope.loop_of.get(ph.name)), report=False)
+        if src.name == "list":
+            return src.item
+        if src.name == "dir":
+            return T.FILE
+        return T.ANY if src.name in ("any", "error") else T.ERROR
+
+    # ------------------------------------------------------------ expressions
+    def type_of(self, e: ast.Expr, ctx: RefContext, report: bool = True) -> Type:
+        """The type of an expression; ill-typed parts are reported once and typed `error`."""
+        if isinstance(e, ast.Literal):
+            if e.kind == "quantity":
+                q = split_quantity(e.value)
+                return T.SIZE if q and unit_kind(q[1]) == "size" else T.DURATION
+            return {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL}[e.kind]
+        if isinstance(e, ast.Template):
+            for p in e.parts:
+                if not isinstance(p, str):
+                    t = self.type_of(p, ctx, report)
+                    if t.name == "metrics" and report:
+                        self._report(codes.EXPRESSION_TYPE, p.span,
+                                     detail=f"a `{t}` value cannot be put into text; name one of its fields")
+            return T.STRING
+        if isinstance(e, ast.Ref):
+            r = self.resolve(e, ctx, report)
+            return r.type if r else T.ERROR
+        if isinstance(e, ast.ListExpr):
+            items = [self.type_of(i, ctx, report) for i in e.items]
+            known = [t for t in items if t.name not in ("error", "any")]
+            if not known:
+                return T.list_of(T.ANY)
+            first = known[0]
+            if any(t.is_numeric for t in known) and all(t.is_numeric for t in known):
+                first = T.FLOAT if any(t.name == "float" for t in known) else T.INT
+            elif any(not T.assignable(t, first) for t in known):
+                self._type_error(report, e.span, f"list mixes {', '.join(sorted({str(t) for t in known}))}")
+            return T.list_of(first)
+        if isinstance(e, ast.MapExpr):
+            self._type_error(report, e.span, "a map is not a value in expressions")
+            return T.ERROR
+        if isinstance(e, ast.UnOp):
+            t = self.type_of(e.operand, ctx, report)
+            if e.op == "not":
+                self._expect(report, e.operand, t, "bool", "`not` needs a bool")
+                return T.BOOL
+            if t.name in ("error", "any"):
+                return t
+            if not (t.is_numeric or t.name in ("size", "duration")):
+                self._type_error(report, e.span, f"cannot negate a {t}")
+                return T.ERROR
+            return t
+        if isinstance(e, ast.BinOp):
+            return self._binop(e, ctx, report)
+        if isinstance(e, ast.Call):
+            return self._call(e, ctx, report)
+        return T.ERROR
+
+    def _expect(self, report, e, t: Type, name: str, msg: str) -> None:
+        if t.name not in ("error", "any", name):
+            self._type_error(report, e.span, f"{msg}, not {t}")
+
+    def _type_error(self, report: bool, span, detail: str) -> None:
+        if report:
+            self._report(codes.EXPRESSION_TYPE, span, detail=detail)
+
+    def _binop(self, e: ast.BinOp, ctx: RefContext, report: bool) -> Type:
+        lt = self.type_of(e.left, ctx, report)
+        rt = self.type_of(e.right, ctx, report)
+        op = e.op
+        if op in ("and", "or"):
+            self._expect(report, e.left, lt, "bool", f"`{op}` needs bools")
+            self._expect(report, e.right, rt, "bool", f"`{op}` needs bools")
+            return T.BOOL
+        if "error" in (lt.name, rt.name) or "any" in (lt.name, rt.name):
+            return T.BOOL if op in ("==", "!=", "<", "<=", ">", ">=") else \
+                (lt if rt.name in ("error", "any") else rt)
+        if op in ("==", "!="):
+            if not (T.assignable(lt, rt) or T.assignable(rt, lt)):
+                self._type_error(report, e.span, f"cannot compare {lt} with {rt}")
+            return T.BOOL
+        if op in ("<", "<=", ">", ">="):
+            ok = (lt.is_numeric and rt.is_numeric) or (lt == rt and lt.name in ("size", "duration", "string"))
+            if not ok:
+                self._type_error(report, e.span, f"cannot order {lt} against {rt} with `{op}`")
+            return T.BOOL
+        # arithmetic
+        if lt.is_numeric and rt.is_numeric:
+            if op == "/":
+                return T.FLOAT
+            return T.FLOAT if T.FLOAT in (lt, rt) else T.INT
+        if lt.name in ("size", "duration"):
+            if op in ("+", "-") and rt == lt:
+                return lt
+            if op in ("*", "/") and rt.is_numeric:
+                return lt
+        if op == "*" and rt.name in ("size", "duration") and lt.is_numeric:
+            return rt
+        if op == "+" and lt.name == "string" and rt.name in ("string", "int", "float", "file"):
+            return T.STRING
+        if op == "+" and lt.name == "list" and rt.name == "list" and T.assignable(rt.item, lt.item):
+            return lt
+        self._type_error(report, e.span, f"`{op}` does not apply to {lt} and {rt}")
+        return T.ERROR
+
+    def _call(self, e: ast.Call, ctx: RefContext, report: bool) -> Type:
+        fn = e.func.text
+        args = [self.type_of(a, ctx, report) for a in e.args]
+        if fn not in FUNCTIONS:
+            if report:
+                self._report(codes.UNDEFINED_NAME, e.func.span, kind="function", name=fn,
+                             hint=did_you_mean(fn, FUNCTIONS))
+            return T.ERROR
+        if any(a.name in ("error",) for a in args):
+            return T.ERROR
+        n = len(args)
+
+        def arity(ok: bool, want: str) -> bool:
+            if not ok:
+                self._type_error(report, e.span, f"`{fn}` takes {want}, got {n} argument(s)")
+            return ok
+
+        if fn == "len":
+            if arity(n == 1, "one argument"):
+                if args[0].name not in ("list", "string", "any"):
+                    self._type_error(report, e.args[0].span, f"`len` needs a list or string, not {args[0]}")
+            return T.INT
+        if fn in ("min", "max", "sum", "mean"):
+            if n == 1 and args[0].name == "list":
+                item = args[0].item
+                if not (item.is_numeric or item.name in ("any", "size", "duration")):
+                    self._type_error(report, e.args[0].span, f"`{fn}` needs numbers, not {args[0]}")
+                    return T.ERROR
+                return T.FLOAT if fn == "mean" else (item if item.name != "any" else T.FLOAT)
+            if fn in ("min", "max") and n >= 2:
+                if all(a.is_numeric or a.name == "any" for a in args):
+                    return T.FLOAT if any(a.name == "float" for a in args) else T.INT
+                self._type_error(report, e.span, f"`{fn}` needs numbers")
+                return T.ERROR
+            arity(False, "a list" + (" or several numbers" if fn in ("min", "max") else ""))
+            return T.ERROR
+        if fn == "range":
+            if arity(1 <= n <= 2, "one or two ints"):
+                for a, t in zip(e.args, args):
+                    self._expect(report, a, t, "int", "`range` needs ints")
+            return T.list_of(T.INT)
+        if fn in ("abs",):
+            arity(n == 1, "one argument")
+            return args[0] if n == 1 else T.ERROR
+        if fn in ("round", "int"):
+            arity(n == 1, "one argument")
+            return T.INT
+        if fn == "float":
+            arity(n == 1, "one argument")
+            return T.FLOAT
+        if fn == "str":
+            arity(n == 1, "one argument")
+            return T.STRING
+        return T.ERROR
+
+    # ------------------------------------------------------------ helpers
+    def refs(self, e: ast.Expr):
+        """Every reference inside an expression, in order."""
+        if isinstance(e, ast.Ref):
+            yield e
+        elif isinstance(e, ast.Template):
+            for p in e.parts:
+                if not isinstance(p, str):
+                    yield from self.refs(p)
+        elif isinstance(e, ast.BinOp):
+            yield from self.refs(e.left)
+            yield from self.refs(e.right)
+        elif isinstance(e, ast.UnOp):
+            yield from self.refs(e.operand)
+        elif isinstance(e, ast.Call):
+            for a in e.args:
+                yield from self.refs(a)
+        elif isinstance(e, ast.ListExpr):
+            for a in e.items:
+                yield from self.refs(a)
+
+
+def const_value(e: ast.Expr, params: dict[str, ir.Param] | None = None, depth: int = 0):
+    """The value of a constant expression (literals, params with defaults, arithmetic), or None."""
+    if depth > 20:
+        return None
+    if isinstance(e, ast.Literal):
+        return e.value if e.kind != "quantity" else None
+    if isinstance(e, ast.Template):
+        return e.text if e.is_plain else None
+    if isinstance(e, ast.Ref) and len(e.parts) == 1 and params and e.parts[0].text in params:
+        p = params[e.parts[0].text]
+        return const_value(p.default, params, depth + 1) if p.default is not None else None
+    if isinstance(e, ast.ListExpr):
+        vals = [const_value(i, params, depth + 1) for i in e.items]
+        return None if any(v is None for v in vals) else vals
+    if isinstance(e, ast.UnOp):
+        v = const_value(e.operand, params, depth + 1)
+        if v is None:
+            return None
+        return (not v) if e.op == "not" else (-v if isinstance(v, (int, float)) else None)
+    if isinstance(e, ast.BinOp):
+        a, b = const_value(e.left, params, depth + 1), const_value(e.right, params, depth + 1)
+        if a is None or b is None:
+            return None
+        if e.op in ("+", "-", "*", "/", "%") and not (
+                isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            return None  # only numbers fold: `"x" * 10**9` must not be built at check time
+        try:
+            return _OPS[e.op](a, b)
+        except Exception:  # noqa: BLE001 - a constant that does not fold is simply not constant
+            return None
+    if isinstance(e, ast.Call):
+        vals = [const_value(a, params, depth + 1) for a in e.args]
+        if any(v is None for v in vals):
+            return None
+        fn = e.func.text
+        try:
+            if fn == "range":
+                n = vals[-1] - (vals[0] if len(vals) == 2 else 0)
+                if n > 10_000_000:
+                    return None
+                return list(range(*vals))
+            if fn in ("len", "min", "max", "sum", "abs", "round", "str", "int", "float"):
+                return {"len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
+                        "str": str, "int": int, "float": float}[fn](*vals)
+            if fn == "mean":
+                return sum(vals[0]) / len(vals[0])
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+_OPS = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "%": lambda a, b: a % b,
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "and": lambda a, b: a and b, "or": lambda a, b: a or b,
+}
