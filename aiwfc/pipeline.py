@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+from aiwfc import codes
 from aiwfc.checks.framework import run_checks
 from aiwfc.diagnostics import DiagnosticSink, Severity
 from aiwfc.resolve.load import Compilation, load
+from aiwfc.source import Span
 
 _SUPPRESS = re.compile(r"#\s*(?:aiwf:\s*ignore\[([A-Za-z0-9_,\- ]+)\]|!([A-Za-z0-9_\-]+))")
 
@@ -21,7 +23,11 @@ def analyse(path: str, *, text: str | None = None, site: str | None = None,
     sink = DiagnosticSink()
     comp = load(path, text=text, site=site, params=params, params_file=params_file, sink=sink)
     if comp.program is not None and not _fatal(sink):
-        run_checks(comp)
+        try:
+            run_checks(comp)
+        except RecursionError:
+            sink.report(codes.UNEXPECTED_TOKEN, Span.point(path, 1, 1),
+                        found="nesting deeper than the checker supports", expected="a flatter structure")
     _apply_suppressions(comp)
     return comp
 

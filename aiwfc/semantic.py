@@ -196,7 +196,7 @@ class Typer:
             for p in e.parts:
                 if not isinstance(p, str):
                     t = self.type_of(p, ctx, report)
-                    if t.name == "metrics" and report:
+                    if t.name == "metrics" and report and not self._own_output(p, ctx):
                         self._report(codes.EXPRESSION_TYPE, p.span,
                                      detail=f"a `{t}` value cannot be put into text; name one of its fields")
             return T.STRING
@@ -233,6 +233,14 @@ class Typer:
         if isinstance(e, ast.Call):
             return self._call(e, ctx, report)
         return T.ERROR
+
+    def _own_output(self, e: ast.Expr, ctx: RefContext) -> bool:
+        """`${metrics}` naming the phase's own output in its command: that expands to the
+        path of the JSON file the command writes, not to the value, so any type may be used."""
+        if not (ctx.in_command and isinstance(e, ast.Ref) and len(e.parts) == 1):
+            return False
+        r = self.resolve(e, ctx, report=False)
+        return r is not None and r.kind == "output"
 
     def _expect(self, report, e, t: Type, name: str, msg: str) -> None:
         if t.name not in ("error", "any", name):

@@ -6,6 +6,7 @@ only the language server converts to LSP's 0-based positions.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,10 @@ class SourceFile:
         self.path = path
         self.text = text
         self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+        i = text.find("\n")
+        while i >= 0:
+            self._line_starts.append(i + 1)
+            i = text.find("\n", i + 1)
 
     @classmethod
     def read(cls, path: str | Path) -> "SourceFile":
@@ -69,13 +71,7 @@ class SourceFile:
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a 0-based character offset."""
         offset = max(0, min(offset, len(self.text)))
-        lo, hi = 0, len(self._line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self._line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
+        lo = bisect_right(self._line_starts, offset) - 1
         return lo + 1, offset - self._line_starts[lo] + 1
 
     def offset(self, line: int, column: int) -> int:

@@ -70,13 +70,22 @@ class Expressions(Check):
             if expr is not None:
                 t = typer.type_of(expr, rc)
                 if t.name not in ("bool", "error", "any"):
-                    ctx.report(codes.EXPRESSION_TYPE, fb.where(attr if attr == "until" else "while_"),
-                               detail=f"`{attr}` needs a bool, not {t}")
+                    # the text form keys the span `while`, a JSON/YAML document `while_`
+                    where = fb.spans.get(attr) or fb.where("while_" if attr == "while" else attr)
+                    ctx.report(codes.EXPRESSION_TYPE, where, detail=f"`{attr}` needs a bool, not {t}")
         if fb.max_iterations is not None:
             t = typer.type_of(fb.max_iterations, rc)
             if t.name not in ("int", "error", "any"):
                 ctx.report(codes.EXPRESSION_TYPE, fb.where("max_iterations"),
                            detail=f"`max_iterations` needs an int, not {t}")
+        # carried values are seen from the loop; a stop condition from the stopped phase's
+        # tasks (AIWF604/AIWF605 judge whether they fit; here only names and operators)
+        for carry in fb.next:
+            typer.type_of(carry.value, rc)
+        for rule in fb.stop:
+            ph = ctx.scope.phases.get(rule.phase)
+            if ph is not None:
+                typer.type_of(rule.when, RefContext(phase=ph, loop=fb))
 
 
 def _reads_own(port: ir.Port, ph: ir.Phase) -> bool:

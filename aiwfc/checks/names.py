@@ -70,7 +70,9 @@ class Names(Check):
                        hint=did_you_mean(ph.site, [s.name for s in ctx.program.sites]))
         for i, t in enumerate(ph.track):
             head, _, rest = t.partition(".")
-            ok = (head in sc.params and not rest) or ph.output(head) is not None or ph.input(head) is not None
+            own = ph.output(head) is not None or ph.input(head) is not None \
+                or (ph.foreach is not None and head == ph.foreach.var and not rest)  # a swept value, e.g. `lr`
+            ok = (head in sc.params and not rest) or own
             if not ok:
                 ctx.report(codes.UNDEFINED_NAME, ph.where(f"track[{i}]") or ph.where("track"), kind="tracked value", name=t,
                            hint=did_you_mean(head, list(sc.params) + [p.name for p in ph.outputs]))

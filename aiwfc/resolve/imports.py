@@ -106,7 +106,7 @@ class ModuleLoader:
 
     def _check_header(self, mod, src: SourceFile) -> None:
         if mod.header is None:
-            if src.text.strip():
+            if src.text.strip() and not mod.broken:
                 self.sink.report(codes.VERSION_HEADER, Span.point(src.path, 1, 1),
                                  detail="missing `aiwf 0.1` header on the first line")
         elif mod.header.version not in SUPPORTED_VERSIONS:

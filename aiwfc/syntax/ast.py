@@ -207,6 +207,7 @@ class Module:
     header: Header | None
     imports: list[Import] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    broken: bool = False  # the parser gave up: nothing past the first error is known
 
 
 # ---------------------------------------------------------------- printing

@@ -9,6 +9,7 @@ one per line at most, instead of stopping at the first.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
@@ -198,17 +199,22 @@ class _Builder(Transformer):
     def __init__(self, src: SourceFile, sink: DiagnosticSink, base: int = 0):
         super().__init__()
         self.src, self.sink, self.base = src, sink, base
+        self.path = src.path
 
     # -- helpers
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", False) or getattr(meta, "start_pos", None) is None \
                 or getattr(meta, "end_pos", None) is None:
             return self.src.span(self.base, self.base)
+        if self.base == 0:  # lark's own 1-based line/column, end exclusive: no lookup needed
+            return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
         return self.src.span(self.base + meta.start_pos, self.base + meta.end_pos)
 
     def _tok_span(self, tok: Token) -> Span:
         if tok.start_pos is None or tok.end_pos is None:
             return self.src.end_span()
+        if self.base == 0 and tok.end_line is not None:
+            return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
         return self.src.span(self.base + tok.start_pos, self.base + tok.end_pos)
 
     def _name(self, tok: Token) -> ast.Name:
@@ -365,22 +371,35 @@ def parse_module(src: SourceFile, sink: DiagnosticSink) -> ast.Module:
         if not sink.has_errors:
             recovery.last_line = -1
             recovery(e)
-        return ast.Module(src.path, None)
+        return ast.Module(src.path, None, broken=True)
     except RecursionError:
         sink.report(codes.UNEXPECTED_TOKEN, Span.point(src.path, 1, 1),
-                    found="nesting too deep", expected="a flatter structure")
-        return ast.Module(src.path, None)
+                    found="nesting deeper than the parser supports", expected="a flatter structure")
+        return ast.Module(src.path, None, broken=True)
     try:
         return _Builder(src, sink).transform(tree)
     except RecursionError:
         sink.report(codes.UNEXPECTED_TOKEN, Span.point(src.path, 1, 1),
-                    found="nesting too deep", expected="a flatter structure")
-        return ast.Module(src.path, None)
+                    found="nesting deeper than the parser supports", expected="a flatter structure")
+        return ast.Module(src.path, None, broken=True)
+
+
+_SIMPLE_REF = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
+_KEYWORDS = frozenset({"true", "false", "and", "or", "not", "in", "out", "param", "foreach", "run",
+                       "next", "stop", "when", "import", "as", "aiwf"})
 
 
 def parse_expression_at(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
     """Parses src.text[start:end] as one expression (an interpolation, a JSON/YAML field)."""
     text = src.text[start:end]
+    m = _SIMPLE_REF.match(text)
+    if m and not _KEYWORDS.intersection(m.group(1).split(".")):
+        # The common `${name}` / `${phase.port}`: built directly, without a parser run.
+        names, pos = [], start + m.start(1)
+        for part in m.group(1).split("."):
+            names.append(ast.Name(part, src.span(pos, pos + len(part))))
+            pos += len(part) + 1
+        return ast.Ref(tuple(names), names[0].span.merge(names[-1].span))
     errors = DiagnosticSink()
     try:
         tree = _lark().parse(text, start="expr")
