@@ -3,7 +3,8 @@
 The Parsl program and the Slurm loop controller evaluate conditions in Python; CWL
 evaluates them as JavaScript expressions (`$(...)`). The meaning is the same in both:
 `/` is true division, `min`/`max` of one argument take a list, `mean` is the
-arithmetic mean, quantities are numbers (bytes, seconds).  How a *reference* is
+arithmetic mean, `round` rounds halves away from zero (Python's own `round` would not),
+quantities are numbers (bytes, seconds).  How a *reference* is
 rendered is the backend's business (a JSON file it loaded, a CWL input), so the caller
 passes `render_ref`, which gets the reference and returns target code for its value.
 """
@@ -52,8 +53,10 @@ def to_python(e: ast.Expr, render_ref: RefRenderer) -> str:
     if isinstance(e, ast.Call):
         args = [r(a) for a in e.args]
         fn = e.func.text
-        if fn in ("min", "max", "sum", "abs", "round", "len", "int", "float"):
+        if fn in ("min", "max", "sum", "abs", "len", "int", "float"):
             return f"{fn}({', '.join(args)})"
+        if fn == "round":
+            return f"_aiwf_round({args[0]})"
         if fn == "str":
             return f"_aiwf_str({args[0]})"
         if fn == "mean":
@@ -64,7 +67,12 @@ def to_python(e: ast.Expr, render_ref: RefRenderer) -> str:
 
 
 # Needed by to_python's output: text of a value as aiwf prints it (lists joined by spaces).
-PYTHON_PRELUDE = '''def _aiwf_str(v):
+PYTHON_PRELUDE = '''def _aiwf_round(x):
+    # half away from zero, as JavaScript's Math.round for positives and as people expect
+    return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+
+
+def _aiwf_str(v):
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
@@ -111,7 +119,7 @@ def to_javascript(e: ast.Expr, render_ref: RefRenderer) -> str:
         if fn == "abs":
             return f"Math.abs({args[0]})"
         if fn == "round":
-            return f"Math.round({args[0]})"
+            return f"(function (x) {{ return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5); }})({args[0]})"
         if fn == "int":
             return f"Math.trunc({args[0]})"
         if fn == "float":
