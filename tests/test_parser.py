@@ -96,7 +96,7 @@ def test_quantities_and_keywords_as_names():
 
 def test_deep_nesting_is_a_diagnostic_not_a_crash():
     mod, diags = parse("aiwf 0.1\nworkflow w { param x: int = " + "[" * 3000 + "1" + "]" * 3000 + " }\n")
-    assert diags == [("AIWF001", 1, 1, "unexpected nesting too deep; expected a flatter structure")]
+    assert diags == [("AIWF001", 1, 1, "unexpected nesting deeper than the parser supports; expected a flatter structure")]
     # parentheses do not nest the tree: deep ones are fine
     mod, diags = parse("aiwf 0.1\nworkflow w { param x: int = " + "(" * 3000 + "1" + ")" * 3000 + " }\n")
     assert diags == []
