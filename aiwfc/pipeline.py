@@ -18,10 +18,14 @@ _SUPPRESS = re.compile(r"#\s*(?:aiwf:\s*ignore\[([A-Za-z0-9_,\- ]+)\]|!([A-Za-z0
 
 
 def analyse(path: str, *, text: str | None = None, site: str | None = None,
-            params: dict[str, str] | None = None, params_file: str | None = None) -> Compilation:
-    """Front end and checks for one root file; the result carries the sorted diagnostics."""
+            params: dict[str, str] | None = None, params_file: str | None = None,
+            parse=None) -> Compilation:
+    """Front end and checks for one root file; the result carries the sorted diagnostics.
+
+    `parse` replaces `parse_module` (the language server passes its incremental parser)."""
     sink = DiagnosticSink()
-    comp = load(path, text=text, site=site, params=params, params_file=params_file, sink=sink)
+    comp = load(path, text=text, site=site, params=params, params_file=params_file, sink=sink,
+                parse=parse)
     if comp.program is not None and not _fatal(sink):
         try:
             run_checks(comp)

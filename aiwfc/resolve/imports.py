@@ -54,8 +54,11 @@ class Loaded:
 class ModuleLoader:
     """Reads a root module and, depth-first, everything it imports."""
 
-    def __init__(self, sink: DiagnosticSink):
+    def __init__(self, sink: DiagnosticSink, parse=None):
         self.sink = sink
+        # how a text becomes an AST: parse_module, or a caller's equivalent that re-uses
+        # earlier work (the language server's incremental parser)
+        self.parse = parse or parse_module
         self.loaded = Loaded()
         self._stack: list[str] = []
 
@@ -81,7 +84,7 @@ class ModuleLoader:
                 prog = load_document(src, self.sink)
                 imports = [(t, Span.point(display, 1, 1)) for t in (prog.imports if prog else [])]
             else:
-                mod = parse_module(src, self.sink)
+                mod = self.parse(src, self.sink)
                 self._check_header(mod, src)
                 prog = Builder(self.sink).module(mod)
                 imports = [(i.target.text, i.target.span) for i in mod.imports]

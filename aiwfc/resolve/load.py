@@ -40,11 +40,13 @@ def _norm(name: str) -> str:
 
 def load(path: str, *, text: str | None = None, site: str | None = None,
          params: dict[str, str] | None = None, params_file: str | None = None,
-         sink: DiagnosticSink | None = None) -> Compilation:
+         sink: DiagnosticSink | None = None, parse=None) -> Compilation:
     """Reads `path` (or `text` given for it) with its imports, merges library definitions,
-    applies param overrides and binds the site. Never raises for bad input."""
+    applies param overrides and binds the site. Never raises for bad input.
+
+    `parse(src, sink) -> ast.Module` replaces `parse_module` (same result, less work)."""
     sink = sink if sink is not None else DiagnosticSink()
-    loader = ModuleLoader(sink)
+    loader = ModuleLoader(sink, parse)
     root = loader.load(Path(path), text=text)
     comp = Compilation(path, None, loader.loaded.sources, None, sink)
     if root is None:

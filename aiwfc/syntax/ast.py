@@ -6,6 +6,7 @@ expression language of DESIGN.md and are shared with the IR, which holds them as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -222,8 +223,22 @@ def quote_string(text: str) -> str:
     return '"' + body + '"'
 
 
-def unparse(e: Expr, parent: int = 0) -> str:
-    """Canonical aiwf text of an expression: used by the formatter, the JSON form and messages."""
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _map_key(key: str) -> str:
+    """A map key as written: bare when it is a name, else a string (`"PYTHON-PATH"`)."""
+    return key if _IDENTIFIER.fullmatch(key) else quote_string(key)
+
+
+def unparse(e: Expr, parent: int = 0, *, raw_strings: bool = False) -> str:
+    """Canonical aiwf text of an expression: used by the formatter, the JSON form and messages.
+
+    With `raw_strings`, string literals are kept exactly as written (quotes, escapes,
+    `\"\"\"` blocks): the formatter must not turn a multi-line command into one line.
+    """
+    if raw_strings and isinstance(e, Template) and e.raw:
+        return e.raw
     if isinstance(e, Literal):
         if e.kind == "bool":
             return "true" if e.value else "false"
@@ -236,25 +251,29 @@ def unparse(e: Expr, parent: int = 0) -> str:
             if isinstance(p, str):
                 out.append(quote_string(p)[1:-1].replace("${", "\\${"))
             else:
-                out.append("${" + unparse(p) + "}")
+                out.append("${" + unparse(p, raw_strings=raw_strings) + "}")
         return '"' + "".join(out) + '"'
     if isinstance(e, Ref):
         return e.dotted
     if isinstance(e, Call):
-        return e.func.text + "(" + ", ".join(unparse(a) for a in e.args) + ")"
+        return e.func.text + "(" + ", ".join(unparse(a, raw_strings=raw_strings) for a in e.args) + ")"
     if isinstance(e, ListExpr):
-        return "[" + ", ".join(unparse(a) for a in e.items) + "]"
+        return "[" + ", ".join(unparse(a, raw_strings=raw_strings) for a in e.items) + "]"
     if isinstance(e, MapExpr):
-        return "{ " + "  ".join(f"{k.text} = {unparse(v)}" for k, v in e.entries) + " }"
+        if not e.entries:
+            return "{}"
+        return "{ " + "  ".join(f"{_map_key(k.text)} = {unparse(v, raw_strings=raw_strings)}"
+                                for k, v in e.entries) + " }"
     if isinstance(e, UnOp):
         prec = _PREC["not" if e.op == "not" else "neg"]
-        inner = unparse(e.operand, prec)
+        inner = unparse(e.operand, prec, raw_strings=raw_strings)
         text = f"not {inner}" if e.op == "not" else f"-{inner}"
     elif isinstance(e, BinOp):
         prec = _PREC[e.op]
         right_prec = prec + 1
         left_prec = prec + 1 if prec == 4 else prec
-        text = f"{unparse(e.left, left_prec)} {e.op} {unparse(e.right, right_prec)}"
+        text = f"{unparse(e.left, left_prec, raw_strings=raw_strings)} {e.op} " \
+               f"{unparse(e.right, right_prec, raw_strings=raw_strings)}"
     else:
         raise TypeError(type(e))
     return f"({text})" if prec < parent else text

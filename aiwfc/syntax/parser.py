@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from contextvars import ContextVar
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
@@ -25,11 +26,24 @@ MAX_SYNTAX_ERRORS = 50
 MISSING = "<missing>"  # the name of the placeholder put where a value was left out
 
 
+# The comment list of the parse_module call in progress that asked for comments (the
+# formatter keeps them); None otherwise, and then the lexer callback does nothing.
+_COMMENTS: ContextVar[list | None] = ContextVar("aiwf_comments", default=None)
+
+
+def _collect_comment(tok: Token) -> Token:
+    """Lexer callback for the ignored COMMENT terminal (lark's documented way to keep comments)."""
+    found = _COMMENTS.get()
+    if found is not None:
+        found.append(tok)
+    return tok
+
+
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = (resources.files("aiwfc_grammar") / "aiwf.lark").read_text(encoding="utf-8")
     return Lark(text, parser="lalr", start=["start", "expr"], propagate_positions=True,
-                maybe_placeholders=True, cache=False)
+                maybe_placeholders=True, cache=False, lexer_callbacks={"COMMENT": _collect_comment})
 
 
 def grammar_terminals() -> dict[str, str]:
@@ -362,9 +376,16 @@ class _Builder(Transformer):
                               parse_expression_at)
 
 
-def parse_module(src: SourceFile, sink: DiagnosticSink) -> ast.Module:
-    """Parses one file; syntax errors go to `sink` and the best-effort AST is returned."""
+def parse_module(src: SourceFile, sink: DiagnosticSink,
+                 comments: list[tuple[Span, str]] | None = None) -> ast.Module:
+    """Parses one file; syntax errors go to `sink` and the best-effort AST is returned.
+
+    When `comments` is a list, every `# ...` comment of the file is appended to it as
+    (span, text) in source order: the grammar ignores them, the formatter must not.
+    """
     recovery = _Recovery(src, sink, 0)
+    found: list[Token] = []
+    token = _COMMENTS.set(found if comments is not None else None)
     try:
         tree = _lark().parse(src.text, start="start", on_error=recovery)
     except (UnexpectedEOF, UnexpectedToken, UnexpectedCharacters) as e:
@@ -376,6 +397,10 @@ def parse_module(src: SourceFile, sink: DiagnosticSink) -> ast.Module:
         sink.report(codes.UNEXPECTED_TOKEN, Span.point(src.path, 1, 1),
                     found="nesting deeper than the parser supports", expected="a flatter structure")
         return ast.Module(src.path, None, broken=True)
+    finally:
+        _COMMENTS.reset(token)
+        if comments is not None:
+            comments.extend((src.span(t.start_pos, t.end_pos), str(t)) for t in found)
     try:
         return _Builder(src, sink).transform(tree)
     except RecursionError:
@@ -384,9 +409,25 @@ def parse_module(src: SourceFile, sink: DiagnosticSink) -> ast.Module:
         return ast.Module(src.path, None, broken=True)
 
 
+def parse_fragment(src: SourceFile, start: int, end: int, sink: DiagnosticSink,
+                   body: bool = False) -> ast.Module | None:
+    """Parses src.text[start:end] on its own, with spans in the whole file: as top-level
+    items, or (`body`) as the items of a block body, returned as the items of one block.
+
+    For the language server, which re-reads only the part of a large file that changed
+    and keeps the rest. There is no recovery here: None when the fragment does not parse
+    cleanly, and the caller parses the whole file (whose diagnostics are then exact).
+    """
+    prefix = ("_ {" if start == 2 else "_{") if body else ""  # base 0 would mean "positions from lark"
+    try:
+        tree = _lark().parse(prefix + src.text[start:end] + ("}" if body else ""), start="start")
+        return _Builder(src, sink, start - len(prefix)).transform(tree)
+    except (UnexpectedInput, RecursionError):
+        return None
+
+
 _SIMPLE_REF = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
-_KEYWORDS = frozenset({"true", "false", "and", "or", "not", "in", "out", "param", "foreach", "run",
-                       "next", "stop", "when", "import", "as", "aiwf"})
+_KEYWORDS = frozenset({"true", "false", "and", "or", "not"})  # the only keywords inside expressions
 
 
 def parse_expression_at(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
