@@ -191,20 +191,25 @@ def _mixed_loops(f: Facts):
             yield lf
 
 
+def _steers(f: Facts, lf: LoopFacts) -> bool:
+    """Whether an AI phase's output is carried into a simulation in this loop."""
+    return any(f.is_hpc(p) and any(f.is_ai(x) for x in prod) for p, _, prod in lf.spawns + lf.carries)
+
+
 def _dynamic_orchestration(f: Facts) -> list[Evidence]:
-    """A loop with a simulation and an AI phase in its body that spawns new simulation
-    runs (`next SIM.VAR` into the simulation's `foreach` variable) or terminates running
-    ones (`stop SIM when ...`): the AI steers an ensemble."""
+    """A loop with a simulation and an AI phase in its body that terminates running
+    simulations (`stop SIM when ...`, the strongest sign) or spawns the next ones (`next
+    SIM.VAR` into the simulation's `foreach` variable): the AI steers an ensemble."""
     out = []
     for lf in _mixed_loops(f):
         for phase, var, producers in lf.spawns:
             if f.is_hpc(phase):
                 who = _names(producers) if producers else "the loop"
-                out.append(Evidence(3, f"{who} chooses the next runs of `{phase}` in loop `{lf.name}` "
+                out.append(Evidence(2, f"{who} chooses the next runs of `{phase}` in loop `{lf.name}` "
                                        f"(`next {phase}.{var}`)"))
         for phase, _ in lf.stops:
             if f.is_hpc(phase):
-                out.append(Evidence(2, f"loop `{lf.name}` stops runs of `{phase}` early (`stop {phase}`)"))
+                out.append(Evidence(3, f"loop `{lf.name}` stops runs of `{phase}` early (`stop {phase}`)"))
     return out
 
 
@@ -231,22 +236,23 @@ def _multistage_pipeline(f: Facts) -> list[Evidence]:
 
 
 def _inverse_design(f: Facts) -> list[Evidence]:
-    """A loop in which an AI phase's output becomes a simulation's input for the next
-    iteration (`next SIM.INPUT = MODEL.OUT`): the AI iteratively infers simulation
-    inputs. Proposing the next batch of candidates (`next SIM.VAR`) and a one-off AI
-    output bound to a simulation's input are weaker evidence."""
+    """A loop in which an inference phase's output becomes the inputs of the next
+    simulations (`next SIM.INPUT = ...` or the designs a `foreach` runs, `next SIM.VAR
+    = ...`): the AI iteratively infers simulation inputs. A training phase's output
+    carried the same way, or a one-off AI output bound to a simulation's input, is
+    weaker evidence (often state, such as the model, rather than a proposal)."""
     out = []
     for lf in _mixed_loops(f):
-        for phase, port, producers in lf.carries:
-            ai = [p for p in producers if f.is_ai(p)]
-            if f.is_hpc(phase) and ai:
-                out.append(Evidence(3, f"{_names(ai)} proposes `{phase}.{port}` for the next iteration "
-                                       f"of loop `{lf.name}`"))
-        for phase, var, producers in lf.spawns:
-            ai = [p for p in producers if f.is_ai(p)]
-            if f.is_hpc(phase) and ai:
-                out.append(Evidence(1, f"{_names(ai)} proposes the next candidates for `{phase}` "
-                                       f"(`next {phase}.{var}`)"))
+        for phase, name, producers in lf.carries + lf.spawns:
+            if not f.is_hpc(phase):
+                continue
+            for p in producers:
+                if f.kind.get(p) == "inference":
+                    out.append(Evidence(3, f"`{p}` infers `{phase}.{name}` for the next iteration of loop "
+                                           f"`{lf.name}`"))
+                elif f.is_ai(p):
+                    out.append(Evidence(1, f"`{p}` feeds `{phase}.{name}` in the next iteration of loop "
+                                           f"`{lf.name}`"))
     for e in f.graph.edges:
         if e.via.startswith("input:") and f.is_ai(e.producer) and f.is_hpc(e.consumer):
             out.append(Evidence(1, f"`{e.producer}` infers the input `{e.via[6:]}` of `{e.consumer}`"))
@@ -280,16 +286,19 @@ def _distributed_models(f: Facts) -> list[Evidence]:
 def _adaptive_training(f: Facts) -> list[Evidence]:
     """Simulations that produce the data a model is (re)trained on: in a loop (the model
     improves as the simulations go), or feeding a hyper-parameter sweep (a `foreach`
-    training phase, HPO/NAS). A sweep alone, or simulation data trained on once, is
-    weaker evidence."""
+    training phase, HPO/NAS). Weaker evidence: a sweep alone, simulation data trained on
+    once, and a loop whose AI output also steers the simulations (there the training
+    serves the steering, which the other motifs describe better)."""
     out = []
     for lf in f.loops:
         body = set(lf.body)
+        steering = _steers(f, lf)
         for sim in [n for n in lf.body if f.is_hpc(n)]:
             trained = [n for n in f.reachable([sim], within=body) if f.kind.get(n) == "training"]
             if trained:
-                out.append(Evidence(3, f"simulation `{sim}` in loop `{lf.name}` produces the data that "
-                                       f"retrains {_names(trained)}"))
+                out.append(Evidence(1 if steering else 3,
+                                    f"simulation `{sim}` in loop `{lf.name}` produces the data that "
+                                    f"retrains {_names(trained)}" + (" as the AI steers it" if steering else "")))
     from_sims = f.reachable(f.phases(*HPC_KINDS))
     for ph in f.workflow.phases:
         if ph.kind != "training":
