@@ -51,9 +51,12 @@ class HugeForeach(Check):
         if src is not None and fe.span.file.endswith(".aiwf"):
             line = src.line_text(fe.span.line)
             indent = line[:len(line) - len(line.lstrip())]
+            rest = src.line_text(fe.span.end_line)[fe.span.end_column - 1:]
+            # on a line of its own below the foreach, or after it when more follows on its line
+            text = f"  batch = {batch}" if rest.strip() and not rest.lstrip().startswith("#") \
+                else f"\n{indent}batch = {batch}"
             at = Span(fe.span.file, fe.span.end_line, fe.span.end_column, fe.span.end_line, fe.span.end_column)
-            fix = Fix(f"batch the items: `batch = {batch}`", (TextEdit(at, f"\n{indent}batch = {batch}"),),
-                      Applicability.UNSAFE)
+            fix = Fix(f"batch the items: `batch = {batch}`", (TextEdit(at, text),), Applicability.UNSAFE)
         ctx.report(codes.HUGE_FOREACH, fe.where("source"), phase=ph.name, count=f"{count:,}", fix=fix)
 
     @staticmethod

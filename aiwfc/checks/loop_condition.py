@@ -46,6 +46,8 @@ class LoopCondition(Check):
             ctx.report(codes.LOOP_CONDITION, while_span(fb), loop=fb.name,
                        detail="has both `until` and `while`; keep one")
             return
+        if not fb.body:
+            return  # nothing to read: the empty body is the problem
         cond = fb.until if fb.until is not None else fb.while_
         span = fb.where("until") if fb.until is not None else while_span(fb)
         typer = ctx.typer()

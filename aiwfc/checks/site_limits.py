@@ -124,8 +124,9 @@ class SiteLimits(Check):
         ask = _join([d.ask_text(d.ask) for d in asked]) + (" together" if len(asked) > 1 else "")
         if res.gpus > 0 and res.gpu_model:
             ask += f" on `{res.gpu_model}` GPUs"
+        # fewest unmet requests; among equals, one with the GPUs asked for (the scarce part)
         closest = min(parts, key=lambda p: (sum(not d.fits(p) for d in dims) + (not _model_ok(res, p)),
-                                            parts.index(p)))
+                                            res.gpus > 0 and p.gpus < res.gpus, parts.index(p)))
         lacks = [d.text(d.limit(closest)) for d in dims if not d.fits(closest)]
         if not _model_ok(res, closest):
             lacks.append(f"GPU model `{closest.gpu_model or 'none'}`")

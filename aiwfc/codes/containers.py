@@ -19,9 +19,13 @@ UNPINNED_PACKAGE = define(
 
 GPU_IMAGE_WITHOUT_CUDA = define(
     "AIWF803", "gpu-image-without-cuda", S.WARNING,
-    "phase `{phase}` uses GPUs but image `{image}` declares no CUDA",
-    summary="A GPU phase runs in an image that declares no `cuda` version and does not start from a CUDA base.",
-    why="The framework inside would not see the GPU.",
+    "phase `{phase}` uses GPUs but image `{image}` {detail}",
+    summary="A GPU phase runs in an image without CUDA: no `cuda` version and no CUDA base, a declared "
+            "`cuda` on a base that has none and cannot be moved to a CUDA base, a `cuda` that differs "
+            "from the base's, or a CUDA version taken from the site's driver instead of the image.",
+    why="The framework inside would not see the GPU, or would see a different CUDA than the one its "
+        "packages were built for. A plain `ubuntu:YY.MM` base is moved to the matching `nvidia/cuda` "
+        "base; any other base is kept as written and reported here.",
     example='image sim { from = "docker.io/library/python:3.11-slim" }',
     instead='image sim { from = "docker.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04"  cuda = "12.4" }')
 

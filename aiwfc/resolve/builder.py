@@ -144,6 +144,8 @@ class Builder:
             node = cls.model_validate(data)
         except ValidationError as e:
             for err in e.errors():
+                if err["type"] == "missing":
+                    continue  # a required attribute left out is reported by _attrs (AIWF104)
                 loc = [str(x) for x in err["loc"]]
                 where = spans.get(loc[0], span) if loc else span
                 self.sink.report(codes.INVALID_VALUE, where,
