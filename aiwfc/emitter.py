@@ -29,8 +29,8 @@ from aiwfc import __version__
 from aiwfc.resolve.imports import stdlib_root
 from aiwfc.source import Span
 
-__all__ = ["Emitter", "bash_quote", "python_literal", "json_literal", "source_name", "header_lines",
-           "COMPILER"]
+__all__ = ["Emitter", "bash_quote", "python_literal", "json_literal", "shell_env_value", "docker_quote",
+           "source_name", "header_lines", "COMPILER"]
 
 COMPILER = f"aiwfc {__version__}"
 
@@ -52,6 +52,35 @@ def bash_quote(text: str) -> str:
     if _BASH_SAFE.match(text):
         return text
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+_VAR_REF = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
+
+
+def _double_quote(text: str, special: str, keep_vars: bool) -> str:
+    out, i = [], 0
+    while i < len(text):
+        m = _VAR_REF.match(text, i) if keep_vars else None
+        if m:
+            out.append(m.group())
+            i = m.end()
+            continue
+        out.append("\\" + text[i] if text[i] in special else text[i])
+        i += 1
+    return '"' + "".join(out) + '"'
+
+
+def shell_env_value(text: str) -> str:
+    """A double-quoted shell word for an environment value: `$NAME` and `${NAME}` still
+    refer to variables (so `PATH = "/opt/x/bin:$PATH"` works, as in a Dockerfile's ENV);
+    every other character, `$(...)` and backticks included, is literal."""
+    return _double_quote(text, '\\"`$', keep_vars=True)
+
+
+def docker_quote(text: str, keep_vars: bool = False) -> str:
+    """A double-quoted Dockerfile word (ENV, LABEL): `\\`, `"` and `$` escaped, except
+    `$NAME`/`${NAME}` references when `keep_vars` (the ENV meaning of `shell_env_value`)."""
+    return _double_quote(text, '\\"$', keep_vars=keep_vars)
 
 
 def python_literal(value) -> str:

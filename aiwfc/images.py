@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_IMAGE_DIR", "Reference", "parse_reference", "normalise_reference", "unpinned_reason",
     "base_cuda", "cuda_base_for", "version_key", "ImageBuild", "image_builds", "used_image_names",
     "sif_path", "docker_reference", "recipe_hash", "canonical_recipe", "exec_options", "site_of",
+    "cuda_problem", "concerns",
 ]
 
 DEFAULT_IMAGE_DIR = "images"
@@ -239,6 +240,12 @@ def used_image_names(workflow: ir.Workflow) -> list[str]:
     return sorted({p.image for p in workflow.phases if p.image})
 
 
+def concerns(workflow: ir.Workflow, image: ir.Image) -> bool:
+    """Whether the image lints look at an image for this workflow: it is used by a phase,
+    or the workflow defines it itself. Unused library images (the whole stdlib) are not."""
+    return any(p.image == image.name for p in workflow.phases) or any(i is image for i in workflow.images)
+
+
 def site_of(comp_site: ir.SiteProfile | None, program: ir.Program | None,
             phase: ir.Phase) -> ir.SiteProfile | None:
     """The site a phase runs on: its own `site = ...` when it names a known one, else the
@@ -289,6 +296,30 @@ def _build(image: ir.Image, gpu_phases: tuple[str, ...], site: ir.SiteProfile | 
         cuda=cuda, cuda_from=cuda_from, mpi_bind=mpi_bind,
         recipe_hash=hashlib.sha256(content.encode("utf-8")).hexdigest()[:12],
         sif=sif_path(site, image))
+
+
+def cuda_problem(build: ImageBuild) -> tuple[str, str | None] | None:
+    """What is wrong with a GPU-used image's CUDA, for AIWF803: (detail, note), or None.
+
+    `detail` completes "phase P uses GPUs but image I ..."."""
+    if not build.gpu:
+        return None
+    image = build.image
+    capable, version = base_cuda(build.base)
+    if not capable:
+        if image.cuda:
+            release = CUDA_RELEASES.get(_major_minor(image.cuda), image.cuda)
+            return (f"declares CUDA {image.cuda}, yet starts from `{image.base}`, which has none",
+                    "only a plain `docker.io/library/ubuntu:YY.MM` base is moved to the matching `nvidia/cuda` "
+                    f"base; start from `docker.io/nvidia/cuda:{release}-runtime-ubuntu22.04` and install "
+                    "what the image needs there")
+        return f"declares no CUDA and starts from `{image.base}`, which has none", None
+    if build.cuda_from == "site":
+        return (f"declares no CUDA; it is built from `{build.base}` for CUDA {build.cuda}, "
+                "the version the site's driver supports", None)
+    if image.cuda and version and version_key(version) != version_key(image.cuda):
+        return f"declares CUDA {image.cuda} while its base `{image.base}` provides CUDA {version}", None
+    return None
 
 
 # ---------------------------------------------------------------- naming

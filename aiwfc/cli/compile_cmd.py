@@ -1,0 +1,147 @@
+"""`aiwfc compile PATH --target T -o DIR`: check, plan, emit every target, write atomically.
+
+1. The front end and checks (`aiwfc.pipeline.analyse`); errors, or warnings with
+   `--strict`, stop here: diagnostics printed, exit 1, nothing written.
+2. For each target (one, or every discovered backend with `--target all`): the plan
+   when the backend needs one, `report_capabilities` (AIWF901/902), then `emit`.
+   Diagnostics raised there count like the others (exit 1, nothing written).
+3. `aiwfc.output.write_artefacts`: with `--target X` the files go directly under DIR,
+   with `--target all` under DIR/<target>/. Existing files are not overwritten without
+   `--force` (exit 2, nothing written).
+
+Exit status: 0 written, 1 the input has errors, 2 usage or I/O problem (including a
+target that is not installed or cannot run yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aiwfc.backend import Artefacts, EmitContext, discover_backends, report_capabilities
+from aiwfc.cli.common import add_input_options, add_report_options, emit_diagnostics, failed, parse_params
+from aiwfc.output import OutputConflict, write_artefacts
+from aiwfc.pipeline import analyse
+
+# The planner (aiwfc/plan/) is built alongside the backends; until it exists, targets
+# whose backend needs a plan are reported as unavailable (exit 2).
+try:
+    from aiwfc import plan as planner
+except ModuleNotFoundError as e:  # only its absence; a bug inside it must surface
+    if e.name != "aiwfc.plan":
+        raise
+    planner = None
+
+KNOWN_TARGETS = ("cwl", "slurm", "parsl", "apptainer")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compile", help="compile a workflow for an engine (cwl, slurm, parsl, apptainer)",
+                       description="Check a workflow, plan it and write the artefacts for one or all targets.")
+    add_input_options(p)
+    p.add_argument("--target", required=True, metavar="TARGET",
+                   help="cwl, slurm, parsl, apptainer (or another installed backend), or all")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--workflow", metavar="NAME", help="the workflow to compile when the file defines several")
+    p.add_argument("-O", dest="opt_level", type=int, choices=(0, 1, 2), default=1, metavar="LEVEL",
+                   help="plan optimisation level: -O0, -O1 (default), -O2")
+    p.add_argument("--disable-pass", action="append", default=[], metavar="NAME",
+                   help="turn one optimisation pass off (repeatable)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
+    p.add_argument("--cwl-gpu", choices=("hint", "requirement"), default="hint",
+                   help="CWL: put cwltool:CUDARequirement under hints (default) or requirements")
+    add_report_options(p)
+    p.set_defaults(run=run)
+
+
+def _error(message: str) -> int:
+    print(f"aiwfc: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    params = parse_params(args.param)
+    if params is None:
+        return 2
+    problems: list[str] = []
+    backends = discover_backends(problems)
+    for p in problems:
+        print(f"aiwfc: warning: {p}", file=sys.stderr)
+    if args.target == "all":
+        targets = sorted(backends)
+        if not targets:
+            return _error("no backend is installed (entry-point group aiwfc.backends)")
+    elif args.target in backends:
+        targets = [args.target]
+    else:
+        known = sorted(set(KNOWN_TARGETS) | set(backends))
+        if args.target in KNOWN_TARGETS:
+            return _error(f"target `{args.target}` is not available: its backend is not installed yet "
+                          f"(installed: {', '.join(sorted(backends)) or 'none'})")
+        return _error(f"unknown target `{args.target}` (choose from {', '.join(known)}, all)")
+
+    comp = analyse(args.path, site=args.site, params=params, params_file=args.params)
+    diags = comp.sink.sorted()
+    io_error = any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    if io_error or failed(diags, args.strict):
+        emit_diagnostics(diags, comp.sources, args.format)
+        return 2 if io_error else 1
+    workflows = comp.workflows
+    if args.workflow:
+        workflows = [w for w in workflows if w.name == args.workflow]
+        if not workflows:
+            emit_diagnostics(diags, comp.sources, args.format)
+            names = ", ".join(w.name for w in comp.workflows) or "none"
+            return _error(f"{args.path} defines no workflow `{args.workflow}` (it defines: {names})")
+    if len(workflows) != 1:
+        emit_diagnostics(diags, comp.sources, args.format)
+        if not workflows:
+            return _error(f"{args.path} defines no workflow; nothing to compile")
+        return _error(f"{args.path} defines several workflows ({', '.join(w.name for w in workflows)}); "
+                      "choose one with --workflow NAME")
+    wf = workflows[0]
+
+    build_plan = getattr(planner, "build_plan", None)  # None while aiwfc/plan/ is half-built
+    unavailable = [t for t in targets if backends[t].needs_plan and build_plan is None]
+    if unavailable:
+        emit_diagnostics(diags, comp.sources, args.format)
+        return _error(f"target(s) {', '.join(unavailable)} need the planner (aiwfc.plan), "
+                      "which is not available in this build")
+
+    options = {"cwl_gpu": args.cwl_gpu}
+    emitted: list[tuple[str, Artefacts]] = []
+    plan = None
+    for target in targets:
+        backend = backends[target]
+        if backend.needs_plan and plan is None:
+            plan = build_plan(comp, wf, level=args.opt_level, disabled=list(args.disable_pass))
+            if comp.sink.has_errors:
+                break
+        ctx = EmitContext(comp, wf, plan if backend.needs_plan else None, dict(options), comp.sink)
+        report_capabilities(backend, ctx)
+        try:
+            artefacts = backend.emit(ctx)
+        except Exception as e:  # noqa: BLE001 - a backend bug: say which, write nothing
+            emit_diagnostics(comp.sink.sorted(), comp.sources, args.format)
+            return _error(f"internal error in the {target} backend: {type(e).__name__}: {e}\n"
+                          "This is a bug in aiwfc; nothing was written. Please report it with the input.")
+        emitted.append((target, artefacts))
+
+    diags = comp.sink.sorted()
+    emit_diagnostics(diags, comp.sources, args.format)
+    if failed(diags, args.strict):
+        return 1
+
+    tree = Artefacts()
+    for target, artefacts in emitted:
+        tree.update(artefacts.prefixed(target) if args.target == "all" else artefacts)
+    try:
+        write_artefacts(tree, args.output, force=args.force)
+    except OutputConflict as e:
+        return _error(f"{e.path}: {e.reason}; nothing was written")
+    summary = sys.stdout if args.format == "text" else sys.stderr
+    for target, artefacts in emitted:
+        where = f"{args.output.rstrip('/')}/{target}" if args.target == "all" else args.output
+        n = len(artefacts)
+        print(f"{target}: {n} file{'s' if n != 1 else ''} -> {where}", file=summary)
+    return 0

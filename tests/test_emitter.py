@@ -1,0 +1,142 @@
+"""The line emitter and the quoting helpers: every quoted value means exactly itself.
+
+Quoting is proved by the real interpreters: a bash-quoted word goes through `bash -c`
+and must print the original bytes; a Python literal goes through `ast.literal_eval`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiwfc import __version__
+from aiwfc.emitter import (COMPILER, Emitter, bash_quote, docker_quote, header_lines, json_literal,
+                           python_literal, shell_env_value, source_name)
+from aiwfc.resolve.imports import stdlib_root
+from aiwfc.source import Span
+
+HOSTILE = [
+    "", " ", "plain", "numpy==2.1.3", "it's", "\"double\"", "'single'", "$(rm -rf /)", "`id`", "$HOME",
+    "${HOME}", "a;b", "a && b || c", "line1\nline2", "trailing newline\n", "\ttab", "back\\slash",
+    "back\\", "glob*?[a]", "~user", "{a,b}", "!history", "#comment", "-n", "--flag=x", "a b  c",
+    "ünïcødé ✓ 日本", "emoji 🚀", "$'\\x41'", "\r\n", "'\"'\"'", "%s %d", "a=b", "|>&<", "\\'",
+]
+
+
+def bash_echo(word: str) -> bytes:
+    """What bash makes of a quoted word: `printf %s WORD`, byte for byte."""
+    return subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True).stdout
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_bash_quote_round_trips_through_bash(text: str) -> None:
+    assert bash_echo(bash_quote(text)) == text.encode("utf-8")
+
+
+def test_bash_quote_round_trips_as_an_argument_and_in_a_script(tmp_path) -> None:
+    script = tmp_path / "s.sh"
+    lines = [f"printf '%s\\0' {bash_quote(t)}" for t in HOSTILE]
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = subprocess.run(["bash", str(script)], capture_output=True, check=True).stdout
+    assert out.split(b"\0")[:-1] == [t.encode("utf-8") for t in HOSTILE]
+    # as "$1": the quoted word is one argument, never split or expanded
+    for text in HOSTILE:
+        got = subprocess.run(["bash", "-c", f'set -- {bash_quote(text)}; printf %s "$#:$1"'],
+                             capture_output=True, check=True).stdout
+        assert got == f"1:{text}".encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40))
+def test_bash_quote_any_text(text: str) -> None:
+    assert bash_echo(bash_quote(text)) == text.encode("utf-8")
+
+
+def test_bash_quote_leaves_plain_words_and_refuses_nul() -> None:
+    assert bash_quote("numpy==2.1.3") == "numpy==2.1.3"
+    assert bash_quote("images/sim.sif") == "images/sim.sif"
+    assert bash_quote("") == "''"
+    assert bash_quote("it's") == "'it'\"'\"'s'"
+    assert bash_quote("a b") == "'a b'"
+    with pytest.raises(ValueError, match="NUL"):
+        bash_quote("a\x00b")
+
+
+@pytest.mark.parametrize("value", [
+    "plain", "it's \"quoted\"", "line\nbreak", "ünï ✓", "\\", 0, -3, 2**70, 1.5, 1e-300, True, False, None,
+    [1, "a", [None]], (1,), (), {"k": [1, 2], "ü": {"x": None}}, "'''", "${x}",
+])
+def test_python_literal_evaluates_back(value) -> None:
+    assert ast.literal_eval(python_literal(value)) == value
+
+
+def test_python_literal_special_floats_and_sets() -> None:
+    assert python_literal(float("inf")) == "float('inf')"
+    assert python_literal(float("-inf")) == "float('-inf')"
+    assert math.isnan(eval(python_literal(float("nan"))))  # noqa: S307 - our own literal
+    assert python_literal({"b", "a"}) == "{'a', 'b'}"
+    assert python_literal(set()) == "set()"
+    with pytest.raises(TypeError):
+        python_literal(object())
+
+
+def test_json_literal_keeps_unicode_and_order() -> None:
+    assert json_literal({"b": "ü", "a": [1, "x\ny"]}) == '{"b": "ü", "a": [1, "x\\ny"]}'
+
+
+def test_shell_env_value_expands_only_variable_references() -> None:
+    value = 'a $FOO ${FOO} $(echo no) `echo no` "q" \\ $1 $'
+    out = subprocess.run(["bash", "-c", f"X={shell_env_value(value)}; printf %s \"$X\""],
+                         capture_output=True, check=True, env={**os.environ, "FOO": "bar"}).stdout
+    assert out == b'a bar bar $(echo no) `echo no` "q" \\ $1 $'
+
+
+def test_docker_quote() -> None:
+    assert docker_quote('say "hi" $x \\') == '"say \\"hi\\" \\$x \\\\"'
+    assert docker_quote("/opt/bin:$PATH $1", keep_vars=True) == '"/opt/bin:$PATH \\$1"'
+
+
+def test_emitter_indents_comments_and_records_source_lines() -> None:
+    out = Emitter(comment_prefix="#", names=lambda f: "steer.aiwf")
+    out.header("Slurm driver of `steer_md`.", "steer.aiwf")
+    out.source(Span("/abs/steer.aiwf", 41, 3, 41, 9), "phase md")
+    out.line("run() {")
+    with out.indent():
+        out.line("echo hi   ")
+        out.line()
+        out.comment("two\nlines")
+    out.line("}")
+    assert out.text() == (
+        "# Slurm driver of `steer_md`.\n"
+        f"# Generated by aiwfc {__version__} from steer.aiwf; do not edit, recompile instead.\n"
+        "# phase md from steer.aiwf:41\n"
+        "run() {\n"
+        "  echo hi\n"
+        "\n"
+        "  # two\n"
+        "  # lines\n"
+        "}\n")
+    assert out.source_map == [(4, "steer.aiwf", 41)]
+    with pytest.raises(ValueError):
+        out.line("a\nb")
+
+
+def test_header_names_source_and_version_without_a_clock() -> None:
+    lines = header_lines("Title.", "examples/x.aiwf")
+    assert lines == ["Title.", f"Generated by {COMPILER} from examples/x.aiwf; do not edit, recompile instead."]
+    assert COMPILER == f"aiwfc {__version__}"
+
+
+def test_source_name_is_project_relative(tmp_path) -> None:
+    (tmp_path / "proj" / "lib").mkdir(parents=True)
+    assert source_name(str(tmp_path / "proj" / "main.aiwf"), tmp_path / "proj") == "main.aiwf"
+    assert source_name(str(tmp_path / "proj" / "lib" / "x.aiwf"), tmp_path / "proj") == "lib/x.aiwf"
+    assert source_name(str(tmp_path / "other.aiwf"), tmp_path / "proj") == "../other.aiwf"
+    assert source_name(str(stdlib_root() / "images" / "python.aiwf"), tmp_path) == "std/images/python.aiwf"
+    assert source_name("<command line>", tmp_path) == "<command line>"
