@@ -1,0 +1,254 @@
+"""The run spec (`workflow.json`) that `aiwf_task.py` executes, built from the checked IR and the plan.
+
+The Slurm and Parsl backends both run every task through `aiwf_task.py`, so that a
+workflow behaves and records the same on either engine. This module is the compile-time
+half: it resolves every name once, compiles every expression to Python with
+`aiwfc.exprcompile.to_python` (references become `R(kind, *names)` calls that the
+runtime answers from its task records), and writes down what the runtime cannot know
+without aiwfc: param values after `-p` overrides, dataset paths, output path templates,
+the image each phase runs in (with the exec options and recipe hash of `aiwfc.images`),
+loop bounds, carries and stop rules. The format is documented in `aiwf_task.py`'s
+module docstring (the file users see beside it), and `SPEC_FORMAT` names its version.
+
+A reference is classified here, not at run time, by the same precedence as the port
+conventions: a name local to the phase (`project`, `index`, `iteration`, the foreach
+variable, its own ports) first, then params, datasets, and other phases' outputs
+(`svc.address` of a service is its published address, not a port).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from aiwfc import __version__
+from aiwfc.backend import EmitContext
+from aiwfc.exprcompile import PYTHON_PRELUDE, to_python
+from aiwfc.graph import build_graph
+from aiwfc.images import exec_options, image_builds, site_of
+from aiwfc.ir import models as ir
+from aiwfc.plan import build_plan
+from aiwfc.semantic import Scope, const_value
+from aiwfc.syntax import ast
+
+__all__ = ["SPEC_FORMAT", "RUNTIME_FILE", "SPEC_FILE", "build_spec", "runtime_files", "runtime_source"]
+
+SPEC_FORMAT = "aiwf-runtime/1"
+RUNTIME_FILE = "aiwf_task.py"
+SPEC_FILE = "workflow.json"
+BUILTINS = ("project", "index", "iteration")
+
+
+def runtime_source() -> str:
+    """The text of `aiwf_task.py`, copied verbatim into artefact trees."""
+    return (Path(__file__).resolve().parent / RUNTIME_FILE).read_text(encoding="utf-8")
+
+
+def runtime_files(ctx: EmitContext) -> dict[str, str]:
+    """{"aiwf_task.py": its source, "workflow.json": the spec} for a backend's Artefacts."""
+    spec = build_spec(ctx)
+    return {RUNTIME_FILE: runtime_source(),
+            SPEC_FILE: json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"}
+
+
+def _json_default(value):
+    return str(value)
+
+
+def walk_refs(e) -> Iterator[ast.Ref]:
+    """Every reference inside an expression (templates, operators, calls, lists, maps)."""
+    if isinstance(e, ast.Ref):
+        yield e
+    elif isinstance(e, ast.Template):
+        for p in e.parts:
+            if not isinstance(p, str):
+                yield from walk_refs(p)
+    elif isinstance(e, ast.BinOp):
+        yield from walk_refs(e.left)
+        yield from walk_refs(e.right)
+    elif isinstance(e, ast.UnOp):
+        yield from walk_refs(e.operand)
+    elif isinstance(e, ast.Call):
+        for a in e.args:
+            yield from walk_refs(a)
+    elif isinstance(e, ast.ListExpr):
+        for i in e.items:
+            yield from walk_refs(i)
+    elif isinstance(e, ast.MapExpr):
+        for _, v in e.entries:
+            yield from walk_refs(v)
+
+
+class _Compiler:
+    """Compiles the expressions of one workflow with its names classified (see module doc)."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+
+    def kind_of(self, parts: list[str], local: Iterable[str]) -> tuple:
+        head = parts[0]
+        if head in local:
+            return ("local", *parts)
+        if head in self.scope.params:
+            return ("param", *parts)
+        if head in self.scope.datasets:
+            return ("dataset", head)
+        ph = self.scope.phases.get(head)
+        if ph is not None and ph.kind == "service" and parts[1:2] == ["address"]:
+            return ("service", head, "address")
+        if ph is not None and len(parts) > 1:
+            return ("port", *parts)
+        return ("local", *parts)
+
+    def expr(self, e, local: Iterable[str]) -> dict:
+        local = frozenset(local)
+
+        def render(ref: ast.Ref) -> str:
+            args = ", ".join(repr(x) for x in self.kind_of([p.text for p in ref.parts], local))
+            return f"R({args})"
+        return {"expr": to_python(e, render), "text": ast.unparse(e)}
+
+    def template(self, t, local: Iterable[str]) -> list:
+        """A TEMPLATE: literal strings and compiled expressions, in order."""
+        if t is None:
+            return []
+        if not isinstance(t, ast.Template):
+            return [self.expr(t, local)]
+        return [p if isinstance(p, str) else self.expr(p, local) for p in t.parts]
+
+
+def build_spec(ctx: EmitContext) -> dict:
+    """The run spec of `ctx.workflow` (see the module docstring and aiwf_task.py's)."""
+    comp, wf = ctx.comp, ctx.workflow
+    scope = Scope(comp.program, wf)
+    plan = ctx.plan.plan if ctx.plan is not None else build_plan(comp, wf).plan
+    graph = build_graph(comp.program, wf)
+    order = graph.topo_order() or [p.name for p in wf.phases]
+    c = _Compiler(scope)
+    loop_of = {n: fb.name for fb in wf.feedbacks for n in fb.body}
+    job_of = plan.job_of_phase()
+    builds = image_builds(comp, wf)
+    site = comp.site
+    params = dict(plan.params) if plan.params else {p.name: const_value(p.default, scope.params) for p in wf.params}
+    phases = {}
+    for name in order:
+        ph = scope.phases[name]
+        job = plan.job(job_of.get(name, name))
+        phases[name] = _phase(c, scope, ph, loop_of.get(name), job, builds, comp, wf, graph)
+    loops = {}
+    for fb in wf.feedbacks:
+        region = next((lp for lp in plan.loops if lp.name == fb.name), None)
+        body = [n for n in order if n in fb.body]
+        cond, kind = (fb.until, "until") if fb.until is not None else \
+            (fb.while_, "while") if fb.while_ is not None else (None, "none")
+        loop_local = ("project", "iteration")
+        loops[fb.name] = {
+            "phases": body, "kind": kind,
+            "condition": c.expr(cond, loop_local) if cond is not None else None,
+            "max_iterations": region.max_iterations if region is not None else 1,
+            "carries": [dict(c.expr(n.value, loop_local), target=n.target, phase=n.target.split(".")[0],
+                             name=n.target.split(".", 1)[1]) for n in fb.next],
+            "stops": [dict(c.expr(s.when, loop_local), phase=s.phase) for s in fb.stop],
+        }
+    datasets = {name: {"path": ds.path, "version": ds.version} for name, ds in sorted(scope.datasets.items())
+                if any(name in p["datasets"] for p in phases.values())}
+    return {
+        "format": SPEC_FORMAT,
+        "generator": f"aiwfc {__version__}",
+        "workflow": wf.name,
+        "source": ctx.source,
+        "project": str(ctx.project_dir),
+        "container_runtime": site.container_runtime if site is not None else "apptainer",
+        "prelude": PYTHON_PRELUDE,
+        "params": params,
+        "datasets": datasets,
+        "order": order,
+        "schedule": _schedule(order, scope, loop_of, wf),
+        "phases": phases,
+        "loops": loops,
+    }
+
+
+def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, builds, comp, wf, graph) -> dict:
+    base = list(BUILTINS) + ([ph.foreach.var] if ph.foreach is not None else [])
+    with_inputs = base + [p.name for p in ph.inputs]
+    full = with_inputs + [p.name for p in ph.outputs]
+    carried = {n.target.split(".", 1)[1] for fb in wf.feedbacks for n in fb.next
+               if n.target.split(".", 1)[0] == ph.name}
+    foreach = None
+    if ph.foreach is not None:
+        items = job.steps[0].items if job is not None and job.steps and job.steps[0].phase == ph.name else None
+        step = next((s for s in (job.steps if job else []) if s.phase == ph.name), None)
+        items = step.items if step is not None else items
+        foreach = dict(c.expr(ph.foreach.source, BUILTINS), var=ph.foreach.var,
+                       carried=ph.foreach.var in carried, count=items.count if items is not None else None)
+    exprs = [p.value for p in ph.inputs if p.value is not None] + [ph.command, ph.when] + \
+        [p.value for p in ph.outputs if p.value is not None] + [ph.foreach.source if ph.foreach else None]
+    local = set(full)
+    used_params, used_datasets = set(), set()
+    for e in exprs:
+        for ref in walk_refs(e) if e is not None else ():
+            head = ref.parts[0].text
+            if head in local:
+                continue
+            if head in scope.params:
+                used_params.add(head)
+            elif head in scope.datasets:
+                used_datasets.add(head)
+    used_params |= {t for t in ph.track if t in scope.params and t not in local}
+    image = None
+    build = builds.get(ph.image) if ph.image else None
+    if build is not None:
+        image = {"name": build.name, "sif": build.sif, "recipe_hash": build.recipe_hash,
+                 "options": exec_options(build, scope.resource_of(ph))}
+    phase_site = site_of(comp.site, comp.program, ph)
+    return {
+        "kind": ph.kind,
+        "service": ph.kind == "service",
+        "loop": loop,
+        "job": job.id if job is not None else ph.name,
+        "chunk": job.array.chunk if job is not None and job.array is not None else 1,
+        "after": sorted(graph.preds(ph.name)),
+        "site": ph.site,
+        "container_runtime": phase_site.container_runtime if phase_site is not None else None,
+        "foreach": foreach,
+        "inputs": [dict(c.expr(p.value, with_inputs), name=p.name, type=str(p.type), carried=p.name in carried)
+                   if p.value is not None else
+                   {"name": p.name, "type": str(p.type), "expr": "None", "text": "", "carried": p.name in carried}
+                   for p in ph.inputs],
+        "outputs": [{"name": p.name, "type": str(p.type), "tracked": p.name in ph.track,
+                     "path": c.template(p.value, with_inputs) if p.value is not None else None}
+                    for p in ph.outputs],
+        "command": c.template(ph.command, full),
+        "when": c.expr(ph.when, base) if ph.when is not None else None,
+        "env": dict(ph.env),
+        "retries": ph.retries,
+        "image": image,
+        "uses": list(ph.uses),
+        "track": list(ph.track),
+        "params": sorted(used_params),
+        "datasets": sorted(used_datasets),
+        "stop": [dict(c.expr(s.when, BUILTINS), loop=fb.name) for fb in wf.feedbacks for s in fb.stop
+                 if s.phase == ph.name],
+    }
+
+
+def _schedule(order: list[str], scope: Scope, loop_of: dict[str, str], wf: ir.Workflow) -> list[dict]:
+    """The order a sequential driver runs things in: phases, whole loops, services."""
+    out, seen = [], set()
+    for name in order:
+        if name in seen:
+            continue
+        loop = loop_of.get(name)
+        if loop is not None:
+            body = [n for n in order if loop_of.get(n) == loop]
+            out.append({"loop": loop, "phases": body})
+            seen.update(body)
+        elif scope.phases[name].kind == "service":
+            out.append({"service": name, "clients": [p.name for p in wf.phases if name in p.uses]})
+            seen.add(name)
+        else:
+            out.append({"phase": name})
+            seen.add(name)
+    return out
