@@ -621,9 +621,11 @@ class Runtime:
             rec["key"] = self.cache_key(rec)
         except TaskError as e:
             return self.fail(d, rec, started, str(e), None)
-        if not force and previous and previous.get("state") == "done" and previous.get("key") == rec["key"]:
+        if not force and previous and previous.get("state") in ("done", "stopped") \
+                and previous.get("key") == rec["key"]:
             try:
-                self.read_outputs(ph, d, names, strict=True)
+                if previous["state"] == "done":
+                    self.read_outputs(ph, d, names, strict=True)
                 return "cached", previous.get("exit")
             except TaskError:
                 pass  # an output went missing: run again

@@ -178,9 +178,8 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
                if n.target.split(".", 1)[0] == ph.name}
     foreach = None
     if ph.foreach is not None:
-        items = job.steps[0].items if job is not None and job.steps and job.steps[0].phase == ph.name else None
-        step = next((s for s in (job.steps if job else []) if s.phase == ph.name), None)
-        items = step.items if step is not None else items
+        step = next((s for s in (job.steps if job is not None else []) if s.phase == ph.name), None)
+        items = step.items if step is not None else None
         foreach = dict(c.expr(ph.foreach.source, BUILTINS), var=ph.foreach.var,
                        carried=ph.foreach.var in carried, count=items.count if items is not None else None)
     exprs = [p.value for p in ph.inputs if p.value is not None] + [ph.command, ph.when] + \

@@ -41,8 +41,8 @@ def compile_runtime(path: Path, out: Path, params: dict[str, str] | None = None)
 class Driver:
     """Runs a compiled spec sequentially with `aiwf_task.py` subprocesses (see module doc)."""
 
-    def __init__(self, out: Path, run: Path, env: dict | None = None):
-        self.out, self.run_dir = out, run
+    def __init__(self, out: Path, run: Path, env: dict | None = None, bundled: bool = False):
+        self.out, self.run_dir, self.bundled = out, run, bundled
         self.spec = json.loads((out / "workflow.json").read_text())
         self.env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                         PYTHONDONTWRITEBYTECODE="1", **(env or {}))
@@ -64,8 +64,18 @@ class Driver:
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
 
     def phase(self, name: str, k: int = 0, check: bool = True) -> subprocess.CompletedProcess:
+        """`items`, then every item: one `run --index I` each, concurrently (as array tasks
+        would), or one `run --range 0:N` (a bundle) when the driver is `bundled`."""
         n = int(self.task("items", "--phase", name, "--iteration", str(k), check=True).stdout)
-        return self.task("run", "--phase", name, "--iteration", str(k), "--range", f"0:{n}", check=check)
+        if self.bundled or n <= 1:
+            return self.task("run", "--phase", name, "--iteration", str(k), "--range", f"0:{n}", check=check)
+        procs = [self.popen("run", "--phase", name, "--iteration", str(k), "--index", str(i)) for i in range(n)]
+        results = [(p, *p.communicate()) for p in procs]
+        out = subprocess.CompletedProcess(procs[0].args, max(p.returncode for p in procs),
+                                          "".join(r[1] for r in results), "".join(r[2] for r in results))
+        if check:
+            assert out.returncode == 0, f"{name} i{k}: exit {out.returncode}\n{out.stdout}\n{out.stderr}"
+        return out
 
     def run(self) -> "Driver":
         services: dict[str, tuple[subprocess.Popen, list[str]]] = {}
