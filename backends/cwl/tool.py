@@ -1,0 +1,334 @@
+"""One CWL CommandLineTool per phase.
+
+The tool runs `bash -c SCRIPT`, where SCRIPT is built by one JavaScript expression
+from the phase's command template: literal text stays as written, every `${...}` is
+expanded the aiwf way (`aiwf_words`: one quoted shell word per value, lists as
+separate words). The tool's inputs are exactly the values the command and the output
+paths read: the phase's input ports, its foreach variable, `index`, `iteration`,
+`project` (the source directory, a Directory input so that a container runner mounts
+it), params, datasets and other phases' outputs named directly in the command.
+`Feed` tells the workflow builder how to wire each of them.
+
+What CWL does not have is built around the command, in the same script:
+
+* retries (`retries = N`): the command is tried up to N+1 times;
+* services (`uses = [svc]`): the service is started in `_svc_<name>/` before the
+  command, its `address.json` awaited and its address passed to the command, and it is
+  stopped (SIGTERM) when the command ends; the service's outputs are outputs of the
+  client's tool (`svc__<name>__<port>`).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiwfc.ir import models as ir
+from aiwfc.semantic import RefContext, Scope, Typer
+from aiwfc.syntax import ast
+
+from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_expr, with_fields
+from aiwfc_backends.cwl.types import cwl_type, value_output_eval
+
+__all__ = ["Feed", "ToolSpec", "ToolOptions", "build_tool", "MIB", "service_outputs", "project_relative",
+           "project_dataset_items"]
+
+MIB = 1024 * 1024
+CWLTOOL_NS = "http://commonwl.org/cwltool#"
+ADDRESS_WAIT_STEPS = 1200  # x 0.05 s: how long a client waits for its service's address
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Where the workflow takes a tool input from.
+
+    kind: `param` / `dataset` (name), `project`, `index`, `iteration`, `foreach` (the
+    scattered item), `port` (the phase's input port `name`: its binding, or the value a
+    loop carries into it), `value` (another phase's output `ref.key`), `service_port`
+    (input port `name` of service `service`)."""
+
+    kind: str
+    name: str = ""
+    ref: ValueRef | None = None
+    service: str | None = None
+
+
+@dataclass
+class ToolOptions:
+    """What the plan and the command line decide for one tool."""
+
+    cores: int = 1
+    memory: int | None = None
+    walltime: int | None = None
+    tmpdir: int | None = None
+    outdir: int | None = None
+    gpus: int = 0
+    cuda: str | None = None
+    gpu_as_requirement: bool = False
+    mpi_processes: int | None = None
+    docker: str | None = None
+    staged: frozenset[str] = frozenset()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ToolSpec:
+    """A tool document and how to feed each of its inputs."""
+
+    doc: dict[str, Any]
+    feeds: dict[str, Feed]
+    input_types: dict[str, Any]
+
+
+class _Inputs:
+    """The tool's inputs, collected while the command is rendered (first use first)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, Any] = {}
+        self.feeds: dict[str, Feed] = {}
+
+    def need(self, name: str, cwl: Any, feed: Feed) -> str:
+        if name not in self.types:
+            self.types[name] = cwl
+            self.feeds[name] = feed
+        return f"inputs.{name}"
+
+
+class _Renderer:
+    """Renders references of one phase's templates into JavaScript over the tool's inputs."""
+
+    def __init__(self, scope: Scope, typer: Typer, phase: ir.Phase, inputs: _Inputs,
+                 staged: frozenset[str], service_of: ir.Phase | None = None):
+        self.scope, self.typer, self.phase, self.inputs = scope, typer, phase, inputs
+        self.staged = staged
+        self.datasets_used: set[str] = set()
+        self.service_of = service_of  # rendering a service's command inside this client's tool
+        self.ctx = RefContext(phase=phase, loop=scope.loop_of.get(phase.name), in_command=True)
+
+    def _input_name(self, name: str) -> str:
+        return f"svc__{self.phase.name}__{name}" if self.service_of is not None else name
+
+    def value(self, ref: ast.Ref) -> str:
+        """JavaScript for the value of a reference."""
+        v = classify(self.typer, ref, self.ctx)
+        ph = self.phase
+        if v.kind == "output":
+            port = ph.output(v.name)
+            if port.type.is_path:
+                return self.path_text(port)
+            return json.dumps(f"{port.name}.json")
+        if v.kind == "input":
+            port = ph.input(v.name)
+            name = self._input_name(v.name)
+            feed = Feed("service_port", v.name, service=ph.name) if self.service_of is not None else Feed("port", v.name)
+            return with_fields(self.inputs.need(name, cwl_type(port.type), feed), v.fields)
+        if v.kind == "foreach":
+            if project_dataset_items(self.scope, self.typer, ph) is not None:
+                # files of a dataset inside the project: the item is the path below `project`
+                item_js = self.inputs.need(v.name, "string", Feed("foreach", v.name))
+                project = self.inputs.need("project", "Directory", Feed("project"))
+                return f'({project}.path + "/" + {item_js})'
+            item = self.typer.foreach_item_type(ph)
+            return with_fields(self.inputs.need(v.name, cwl_type(item), Feed("foreach", v.name)), v.fields)
+        if v.kind == "builtin":
+            if v.name == "project":
+                return self.inputs.need("project", "Directory", Feed("project"))
+            return self.inputs.need(v.name, "int", Feed(v.name))
+        if v.kind == "param":
+            param = self.scope.params[v.name]
+            return with_fields(self.inputs.need(v.name, cwl_type(param.type), Feed("param", v.name)), v.fields)
+        if v.kind == "dataset":
+            if v.name in self.staged:  # staged into the task directory by InitialWorkDirRequirement
+                self.dataset_value(v.name)
+                return f'(runtime.outdir + "/" + {json.dumps(v.name)})'
+            return self.dataset_value(v.name)
+        if v.kind == "port":
+            t = self.typer.type_of(ast.Ref(parts=ref.parts[:2], span=ref.span), self.ctx, report=False)
+            js = self.inputs.need(v.key, cwl_type(t), Feed("value", v.key, ref=ValueRef("port", v.name, v.phase, v.port)))
+            return with_fields(js, v.fields)
+        raise ValueError(f"`{ast.unparse(ref)}` cannot be used here")
+
+    def dataset_value(self, name: str) -> str:
+        self.datasets_used.add(name)
+        """JavaScript for a dataset's directory: inside the project directory it is a path
+        below the `project` input (cwltool does not stage a Directory input that lies inside
+        another input of the same tool), elsewhere a Directory input of its own."""
+        rel = project_relative(self.scope.datasets[name])
+        if rel is not None:
+            project = self.inputs.need("project", "Directory", Feed("project"))
+            return f'({project}.path + "/" + {json.dumps(rel)})'
+        return self.inputs.need(name, "Directory", Feed("dataset", name))
+
+    def path_text(self, port: ir.Port) -> str:
+        """JavaScript for the path of a file/dir output, relative to the task directory."""
+        if port.value is None:
+            return json.dumps(port.name)
+        return self.text(port.value)
+
+    def text(self, t: ast.Expr) -> str:
+        """A template as text (values joined by spaces, unquoted)."""
+        if not isinstance(t, ast.Template):
+            return f"aiwf_text({compile_expr(t, self.value)})"
+        parts = [json.dumps(p) if isinstance(p, str) else f"aiwf_text({compile_expr(p, self.value)})"
+                 for p in t.parts]
+        return "(" + " + ".join(parts) + ")" if parts else '""'
+
+    def command(self, t: ast.Template, addresses: dict[str, str]) -> str:
+        """A command template as shell text: every interpolated value quoted."""
+        parts = []
+        for p in t.parts:
+            if isinstance(p, str):
+                parts.append(json.dumps(p))
+                continue
+            if isinstance(p, ast.Ref):
+                v = classify(self.typer, p, self.ctx)
+                if v.kind == "address":
+                    parts.append(json.dumps(f'"${addresses[v.phase]}"'))
+                    continue
+            parts.append(f"aiwf_words({compile_expr(p, self.value)})")
+        return " + ".join(parts) if parts else '""'
+
+
+def project_relative(ds: ir.Dataset) -> str | None:
+    """A dataset's path relative to the project directory, or None when it lies elsewhere."""
+    path = ds.path.rstrip("/") or "."
+    if "://" in path or posixpath.isabs(path):
+        return None
+    norm = posixpath.normpath(path)
+    if norm == ".." or norm.startswith("../"):
+        return None
+    return norm
+
+
+def project_dataset_items(scope: Scope, typer: Typer, ph: ir.Phase) -> str | None:
+    """For `foreach x in ds` over a dataset inside the project: the dataset's relative path."""
+    src = ph.foreach.source if ph.foreach is not None else None
+    if not isinstance(src, ast.Ref) or len(src.parts) != 1:
+        return None
+    v = classify(typer, src, RefContext(loop=scope.loop_of.get(ph.name)))
+    if v.kind != "dataset":
+        return None
+    return project_relative(scope.datasets[v.name])
+
+
+def _q(js: str) -> str:
+    return f"aiwf_q({js})"
+
+
+def _service_script(svc: ir.Phase, svc_cmd: str, var: str) -> tuple[str, str]:
+    """JavaScript for the shell lines that start a service and wait for its address, and
+    for the lines that stop it."""
+    d = f"_svc_{svc.name}"
+    start = (f'"mkdir -p {d}\\n(cd {d} && exec bash -c " + {_q(svc_cmd)} + ") &\\n'
+             f'aiwf_pid_{svc.name}=$!\\naiwf_n=0\\n'
+             f'while [ ! -s {d}/address.json ]; do\\n'
+             f'  kill -0 $aiwf_pid_{svc.name} 2>/dev/null || {{ echo \\"aiwf: service {svc.name} ended before '
+             f'writing address.json\\" >&2; exit 1; }}\\n'
+             f'  aiwf_n=$((aiwf_n + 1)); if [ $aiwf_n -gt {ADDRESS_WAIT_STEPS} ]; then echo \\"aiwf: service '
+             f'{svc.name} wrote no address\\" >&2; kill $aiwf_pid_{svc.name}; exit 1; fi\\n'
+             f'  sleep 0.05\\ndone\\nsleep 0.1\\n'
+             f'export {var}=$(python3 -c \'import json, sys; print(json.load(open(sys.argv[1])))\' '
+             f'{d}/address.json)\\n"')
+    stop = (f'"kill -TERM $aiwf_pid_{svc.name} 2>/dev/null\\nwait $aiwf_pid_{svc.name} || '
+            f'echo \\"aiwf: service {svc.name} ended with status $?\\" >&2\\n"')
+    return start, stop
+
+
+def service_outputs(svc: ir.Phase) -> list[ir.Port]:
+    """The outputs of a service that its clients' tools collect."""
+    return list(svc.outputs)
+
+
+def _output(port: ir.Port, renderer: _Renderer, prefix: str = "") -> dict[str, Any]:
+    if port.type.is_path:
+        path = renderer.path_text(port)
+        glob = json.loads(path) if path.startswith('"') else f"$({path})"
+        if prefix:
+            glob = prefix + glob if not glob.startswith("$(") else f'$("{prefix}" + {path})'
+        return {"type": cwl_type(port.type), "outputBinding": {"glob": glob}}
+    return {"type": cwl_type(port.type),
+            "outputBinding": {"glob": f"{prefix}{port.name}.json", "loadContents": True,
+                              "outputEval": value_output_eval(port.type)}}
+
+
+def build_tool(scope: Scope, typer: Typer, phase: ir.Phase, opts: ToolOptions, *,
+               label: str, doc: str) -> ToolSpec:
+    """The CommandLineTool of one phase (see the module docstring)."""
+    inputs = _Inputs()
+    render = _Renderer(scope, typer, phase, inputs, opts.staged)
+    services = [scope.phases[s] for s in phase.uses if s in scope.phases]
+    addresses = {s.name: f"aiwf_addr_{s.name}" for s in services}
+    command = render.command(phase.command, addresses) if phase.command is not None else '"true"'
+    outputs: dict[str, Any] = {p.name: _output(p, render) for p in phase.outputs}
+    script = [f"aiwf_cmd = {command}"]
+    if phase.retries > 0:
+        attempts = " ".join(str(i) for i in range(phase.retries + 1))
+        script.append(f'aiwf_cmd = "for aiwf_try in {attempts}; do bash -c " + aiwf_q(aiwf_cmd) + '
+                      f'" && exit 0 || aiwf_rc=$?; done; exit $aiwf_rc"')
+    if services:
+        starts, stops = [], []
+        for svc in services:
+            svc_render = _Renderer(scope, typer, svc, inputs, opts.staged, service_of=phase)
+            svc_cmd = svc_render.command(svc.command, {}) if svc.command is not None else '"true"'
+            start, stop = _service_script(svc, svc_cmd, addresses[svc.name])
+            starts.append(start)
+            stops.append(stop)
+            for port in service_outputs(svc):
+                outputs[f"svc__{svc.name}__{port.name}"] = _output(port, svc_render, prefix=f"_svc_{svc.name}/")
+        script.append("aiwf_cmd = " + " + ".join(starts) + ' + "bash -c " + aiwf_q(aiwf_cmd) + '
+                      '"\\naiwf_rc=$?\\n" + ' + " + ".join(stops) + ' + "exit $aiwf_rc\\n"')
+    body = "; ".join(script)
+    requirements: dict[str, Any] = {
+        "InlineJavascriptRequirement": {"expressionLib": list(EXPRESSION_LIB)},
+    }
+    resources: dict[str, Any] = {"coresMin": opts.cores}
+    if opts.memory:
+        resources["ramMin"] = max(1, -(-opts.memory // MIB))
+    if opts.tmpdir:
+        resources["tmpdirMin"] = max(1, -(-opts.tmpdir // MIB))
+    if opts.outdir:
+        resources["outdirMin"] = max(1, -(-opts.outdir // MIB))
+    requirements["ResourceRequirement"] = resources
+    if opts.walltime:
+        requirements["ToolTimeLimit"] = {"timelimit": opts.walltime * (phase.retries + 1)}
+    if services:
+        requirements["NetworkAccess"] = {"networkAccess": True}
+    staged = sorted(opts.staged & render.datasets_used)
+    if staged:
+        listing = []
+        for n in staged:
+            rel = project_relative(scope.datasets[n])
+            entry = f"$(inputs.{n})" if rel is None else \
+                f'$({{"class": "Directory", "location": inputs.project.location + "/" + {json.dumps(rel)}}})'
+            listing.append({"entry": entry, "entryname": n})
+        requirements["InitialWorkDirRequirement"] = {"listing": listing}
+    if opts.env:
+        requirements["EnvVarRequirement"] = {"envDef": dict(opts.env)}
+    hints: dict[str, Any] = {}
+    if opts.docker:
+        hints["DockerRequirement"] = {"dockerPull": opts.docker}
+    if opts.gpus > 0:
+        cuda = {"cudaVersionMin": opts.cuda or "11.0", "cudaComputeCapability": "3.0",
+                "cudaDeviceCountMin": opts.gpus}
+        (requirements if opts.gpu_as_requirement else hints)["cwltool:CUDARequirement"] = cuda
+    if opts.mpi_processes:
+        hints["cwltool:MPIRequirement"] = {"processes": opts.mpi_processes}
+    tool: dict[str, Any] = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "label": label,
+        "doc": doc,
+    }
+    if opts.gpus > 0 or opts.mpi_processes:
+        tool["$namespaces"] = {"cwltool": CWLTOOL_NS}
+    tool["requirements"] = requirements
+    if hints:
+        tool["hints"] = hints
+    tool["inputs"] = {name: {"type": t} for name, t in inputs.types.items()}
+    tool["outputs"] = outputs
+    tool["baseCommand"] = ["bash", "-c"]
+    tool["arguments"] = [{"valueFrom": "${ var " + body.replace("aiwf_cmd = ", "aiwf_cmd = ", 1)
+                          + "; return aiwf_cmd; }"}]
+    return ToolSpec(tool, dict(inputs.feeds), dict(inputs.types))
