@@ -1,0 +1,232 @@
+"""`aiwfc lsp`: the pygls 2 language server.
+
+Every open document keeps its text, an incremental parser and the result of its last
+analysis (`pipeline.analyse`, the same front end and checks as `aiwfc check`, so the
+same codes). Analysis is debounced: a change starts a short timer (DEBOUNCE) and a
+burst of changes (fast typing, a paste sent as many edits) is analysed once, when
+it settles. Opening and saving analyse at once, and so does any request on a document
+with changes not yet analysed: an answer never comes from stale text. Diagnostics
+are published for the document and for the imported files in which the analysis
+found problems (cleared when they go away).
+
+Nothing a document holds may crash the server: every handler answers, a failure
+inside one is logged and answered with nothing (tests/lsp replays random edits to
+hold it to that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from aiwfc import __version__
+from aiwfc.diagnostics import Diagnostic
+from aiwfc.lsp import convert
+from aiwfc.lsp.incremental import IncrementalParser
+from aiwfc.lsp.index import Index
+from aiwfc.pipeline import analyse
+from aiwfc.resolve.imports import stdlib_root
+from aiwfc.resolve.load import Compilation, load
+from aiwfc.source import SourceFile, Span
+from aiwfc.syntax import ast
+
+log = logging.getLogger("aiwfc.lsp")
+
+DEBOUNCE = 0.01  # seconds a change waits for the next one before the document is analysed
+
+
+@dataclass
+class Document:
+    """One open document and what its last analysis found."""
+
+    uri: str
+    path: str
+    parser: IncrementalParser
+    version: int | None = None
+    analysed: str | None = None  # the text the results below are for
+    comp: Compilation | None = None
+    modules: dict[str, ast.Module] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    published: set[str] = field(default_factory=set)  # other URIs this document published to
+    timer: asyncio.TimerHandle | None = None
+    _index: Index | None = None
+    seconds: float = 0.0  # how long the last analysis took
+
+    @property
+    def index(self) -> Index | None:
+        if self._index is None and self.modules:
+            self._index = Index(self.modules)
+        return self._index
+
+
+class AiwfLanguageServer(LanguageServer):
+    """The server: documents by URI, the site to check against (initializationOptions `site`)."""
+
+    def __init__(self):
+        super().__init__("aiwfc", __version__)
+        self.documents: dict[str, Document] = {}
+        self.site: str | None = None
+
+    # ------------------------------------------------------------ analysis
+    def document(self, uri: str) -> Document:
+        doc = self.documents.get(uri)
+        if doc is None:
+            path = convert.path_of(uri)
+            doc = Document(uri, path, IncrementalParser(path))
+            self.documents[uri] = doc
+        return doc
+
+    def text(self, uri: str) -> str:
+        return self.workspace.get_text_document(uri).source
+
+    def schedule(self, uri: str) -> None:
+        """Analyse after DEBOUNCE unless another change comes first."""
+        doc = self.document(uri)
+        if doc.timer is not None:
+            doc.timer.cancel()
+        doc.timer = asyncio.get_running_loop().call_later(DEBOUNCE, self.refresh, uri)
+
+    def refresh(self, uri: str) -> None:
+        """Analyses the document now if its text changed since the last analysis, and publishes."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        if doc.timer is not None:
+            doc.timer.cancel()
+            doc.timer = None
+        text = self.text(uri)
+        if text == doc.analysed:
+            return
+        start = time.perf_counter()
+        modules: dict[str, ast.Module] = {}
+
+        def parse(src, sink):
+            module = doc.parser(src, sink)
+            modules[src.path] = module
+            return module
+
+        try:
+            comp = analyse(doc.path, text=text, site=self.site, parse=parse)
+        except Exception:  # noqa: BLE001 - a bug must not take the editor's server down
+            log.exception("analysis of %s failed", uri)
+            doc.parser = IncrementalParser(doc.path)
+            return
+        doc.analysed, doc.comp, doc.modules, doc._index = text, comp, modules, None
+        doc.diagnostics = comp.sink.sorted()
+        doc.seconds = time.perf_counter() - start
+        self.publish(doc)
+
+    def publish(self, doc: Document) -> None:
+        codec = self.workspace.position_codec
+        sources = doc.comp.sources.get if doc.comp else (lambda _p: None)
+        by_uri: dict[str, list[lsp.Diagnostic]] = {doc.uri: []}
+        for d in doc.diagnostics:
+            if d.span.file == doc.path:
+                uri = doc.uri
+            elif d.span.file.startswith("<") or not Path(d.span.file).is_file():
+                continue  # the command line, or nothing an editor can open
+            else:
+                uri = convert.uri_of(d.span.file)
+                if uri in self.documents:
+                    continue  # an open file publishes its own diagnostics
+            by_uri.setdefault(uri, []).append(convert.to_lsp_diagnostic(d, sources, codec))
+        for uri in doc.published - set(by_uri):
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        doc.published = set(by_uri) - {doc.uri}
+        for uri, items in by_uri.items():
+            version = doc.version if uri == doc.uri else None
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
+
+    def ready(self, uri: str) -> Document:
+        """The document, analysed up to its current text (for requests)."""
+        self.refresh(uri)
+        return self.document(uri)
+
+    # ------------------------------------------------------------ helpers for features
+    def source(self, doc: Document) -> SourceFile:
+        return SourceFile(doc.path, self.text(doc.uri))
+
+    def sources(self, doc: Document):
+        """A path -> SourceFile lookup for converting spans (open documents win)."""
+        def get(path: str) -> SourceFile | None:
+            if doc.comp is not None and path in doc.comp.sources:
+                return doc.comp.sources[path]
+            try:
+                return SourceFile.read(path) if Path(path).is_file() else None
+            except OSError:
+                return None
+        return get
+
+    def to_range(self, span: Span, sources) -> lsp.Range:
+        return convert.to_range(span, sources(span.file), self.workspace.position_codec)
+
+    def location(self, span: Span, sources) -> lsp.Location:
+        return lsp.Location(uri=convert.uri_of(span.file), range=self.to_range(span, sources))
+
+    def position(self, doc: Document, pos: lsp.Position) -> tuple[int, int]:
+        """A request's position as 1-based (line, column) in the document."""
+        src = self.source(doc)
+        return src.position(convert.offset_of(src, pos, self.workspace.position_codec))
+
+    def symbol_at(self, doc: Document, pos: lsp.Position):
+        index = doc.index
+        if index is None:
+            return None
+        line, column = self.position(doc, pos)
+        return index.at(doc.path, line, column)
+
+    def other_indexes(self, doc: Document) -> list[Index]:
+        """Indexes of every other open document and of the .aiwf files beside this one, for
+        references across imports (a library file does not know who imports it)."""
+        out = []
+        for other in list(self.documents.values()):
+            if other is not doc:
+                self.refresh(other.uri)
+                if other.index is not None:
+                    out.append(other.index)
+        seen = {d.path for d in self.documents.values()}
+        folder = Path(doc.path).parent
+        if folder.is_dir() and folder != stdlib_root() and not str(folder).startswith(str(stdlib_root())):
+            for p in sorted(folder.glob("*.aiwf"))[:200]:
+                if str(p) in seen:
+                    continue
+                modules: dict[str, ast.Module] = {}
+                parser = IncrementalParser(str(p))
+
+                def parse(src, sink, parser=parser, modules=modules):
+                    module = parser(src, sink)
+                    modules[src.path] = module
+                    return module
+
+                try:
+                    analyse_modules(str(p), parse, self.site)
+                except Exception:  # noqa: BLE001
+                    continue
+                out.append(Index(modules))
+        return out
+
+    def references(self, doc: Document, pos: lsp.Position, declaration: bool) -> list[Span]:
+        hit = self.symbol_at(doc, pos)
+        if hit is None:
+            return []
+        sym = hit[1]
+        spans = set(doc.index.uses(sym, declaration))
+        for idx in self.other_indexes(doc):
+            spans.update(idx.uses(sym, declaration))
+        unique = {}
+        for s in spans:
+            unique.setdefault((str(Path(s.file).resolve()) if not s.file.startswith("<") else s.file,
+                               s.line, s.column, s.end_line, s.end_column), s)
+        return sorted(unique.values(), key=lambda s: (s.file, s.line, s.column))
+
+
+def analyse_modules(path: str, parse, site: str | None) -> Compilation:
+    """The front end only (no checks): enough to index a file that is not open."""
+    return load(path, site=site, parse=parse)
