@@ -92,7 +92,8 @@ task.json (RUN/tasks/P/iK/I/task.json, written atomically)
  "start", "end" (ISO 8601 UTC), "seconds", "attempts": int, "attempt_log": [{"attempt",
  "exit", "seconds", "error"}], "command": the expanded command, "params": {name: value}
  (the params the phase refers to), "inputs": {name: value}, "input_files": {path: sha256},
- "datasets": {name: {"path", "version", "sha256"}}, "outputs": {name: value}, "tracked":
+ "datasets": {name: {"path", "version", "sha256"}} (sha256 of a dataset read whole that declares
+ no version and holds at most 1000 files / 256 MiB, else null), "outputs": {name: value}, "tracked":
  {name: value} (the phase's `track` list), "image": {"name", "recipe_hash", "sif",
  "container": bool} or null, "key": cache key, "host", "log_tail": last lines of stderr}
 
@@ -109,7 +110,8 @@ Spec format (workflow.json, "format": "aiwf-runtime/1")
      "outputs": [{"name", "type", "path": TEMPLATE|null, "tracked": bool}],
      "command": TEMPLATE, "when": EXPR|null, "env": {}, "retries": int,
      "image": {"name", "sif", "options": [...], "recipe_hash"} | null,
-     "uses": [services], "track": [names], "params": [names], "datasets": [names],
+     "uses": [services], "track": [names], "params": [names], "datasets": [names read],
+     "item_datasets": [datasets whose files are the items],
      "stop": [{"loop", "expr", "text"}]}},
  "loops": {L: {"phases": [...], "kind": "until|while|none", "condition": EXPR|null,
      "max_iterations": int, "carries": [{"target": "P.name", "phase", "name", "expr", "text"}],
@@ -213,15 +215,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def sha256_path(path: Path, max_files: int = 10000) -> str | None:
+def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20) -> str | None:
     """sha256 of a file, or of a directory's (relative path, file sha256) list; None when
-    missing or a directory holds more than `max_files` files."""
+    missing, or when a directory holds more than `max_files` files or `max_bytes` bytes
+    (hashing a large dataset for every task would cost more than the task)."""
     if path.is_file():
         return sha256_file(path)
     if not path.is_dir():
         return None
     files = sorted(p for p in path.rglob("*") if p.is_file())
-    if len(files) > max_files:
+    if len(files) > max_files or sum(p.stat().st_size for p in files) > max_bytes:
         return None
     h = hashlib.sha256()
     for p in files:
@@ -283,7 +286,7 @@ class Spec:
     def phase(self, name: str) -> dict:
         if name not in self.phases:
             raise UsageError(f"no phase `{name}` in workflow {self.workflow} "
-                             f"(phases: {', '.join(self.phases)})")
+                             f"(phases: {', '.join(self.doc.get('order') or self.phases)})")
         return self.phases[name]
 
     def loop(self, name: str) -> dict:
@@ -393,6 +396,12 @@ class Runtime:
             return [0]
         if loop == consumer_loop:
             return [k]
+        for last in range(self.spec.loops[loop]["max_iterations"]):  # the iteration the loop ended after
+            rec = self.loop_record(loop, last)
+            if rec is None:
+                break
+            if not rec.get("continue"):
+                return list(range(last, -1, -1))
         return self.iterations(producer) or [0]
 
     def port_value(self, producer: str, port: str, consumer_loop: str | None, k: int):
@@ -612,9 +621,7 @@ class Runtime:
             command = self.template(ph.get("command") or [], R, shell=True)
             rec["command"] = command
             rec["input_files"] = self.input_files(ph, rec["inputs"], item)
-            rec["datasets"] = {n: {"path": self.dataset_dir(n), "version": self.spec.datasets[n].get("version"),
-                                   "sha256": sha256_path(Path(self.dataset_dir(n)))}
-                               for n in ph.get("datasets", []) if n in self.spec.datasets}
+            rec["datasets"] = self.dataset_records(ph)
             image = ph.get("image")
             rec["image"] = None if image is None else {"name": image["name"], "recipe_hash": image["recipe_hash"],
                                                        "sif": image["sif"], "container": False}
@@ -631,6 +638,20 @@ class Runtime:
                 pass  # an output went missing: run again
         write_json(d / "task.json", rec)
         return self.attempts(phase, ph, k, i, d, rec, local, names, started)
+
+    def dataset_records(self, ph: dict) -> dict:
+        """Path, declared version and content hash of the datasets a phase reads. A dataset
+        the phase reads whole is hashed unless it declares a version; one whose files are the
+        items is not (each item's file hash is in `input_files`)."""
+        out = {}
+        for n in ph.get("datasets", []):
+            if n not in self.spec.datasets:
+                continue
+            path, version = self.dataset_dir(n), self.spec.datasets[n].get("version")
+            whole = n not in ph.get("item_datasets", [])
+            out[n] = {"path": path, "version": version,
+                      "sha256": sha256_path(Path(path)) if whole and version is None else None}
+        return out
 
     def input_files(self, ph: dict, inputs: dict, item) -> dict:
         """sha256 of every file an input (or a path item) names."""

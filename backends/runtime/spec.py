@@ -183,10 +183,10 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
         foreach = dict(c.expr(ph.foreach.source, BUILTINS), var=ph.foreach.var,
                        carried=ph.foreach.var in carried, count=items.count if items is not None else None)
     exprs = [p.value for p in ph.inputs if p.value is not None] + [ph.command, ph.when] + \
-        [p.value for p in ph.outputs if p.value is not None] + [ph.foreach.source if ph.foreach else None]
+        [p.value for p in ph.outputs if p.value is not None]
     local = set(full)
-    used_params, used_datasets = set(), set()
-    for e in exprs:
+    used_params, whole, per_item = set(), set(), set()
+    for e in exprs + [ph.foreach.source if ph.foreach else None]:
         for ref in walk_refs(e) if e is not None else ():
             head = ref.parts[0].text
             if head in local:
@@ -194,7 +194,7 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
             if head in scope.params:
                 used_params.add(head)
             elif head in scope.datasets:
-                used_datasets.add(head)
+                (whole if e is not (ph.foreach.source if ph.foreach else None) else per_item).add(head)
     used_params |= {t for t in ph.track if t in scope.params and t not in local}
     image = None
     build = builds.get(ph.image) if ph.image else None
@@ -227,7 +227,8 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
         "uses": list(ph.uses),
         "track": list(ph.track),
         "params": sorted(used_params),
-        "datasets": sorted(used_datasets),
+        "datasets": sorted(whole | per_item),
+        "item_datasets": sorted(per_item - whole),
         "stop": [dict(c.expr(s.when, BUILTINS), loop=fb.name) for fb in wf.feedbacks for s in fb.stop
                  if s.phase == ph.name],
     }

@@ -44,8 +44,9 @@ class Driver:
     def __init__(self, out: Path, run: Path, env: dict | None = None, bundled: bool = False):
         self.out, self.run_dir, self.bundled = out, run, bundled
         self.spec = json.loads((out / "workflow.json").read_text())
-        self.env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
-                        PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+        env = dict(os.environ, **(env or {}))
+        self.env = dict(env, PATH=os.path.dirname(sys.executable) + os.pathsep + env["PATH"],
+                        PYTHONDONTWRITEBYTECODE="1")
         self.iterations: dict[str, int] = {}
         self.calls: list[list[str]] = []
 

@@ -1,0 +1,334 @@
+"""`aiwf_task.py` on small workflows: quoting, failures, retries, `when`, bundles, resume,
+loops, datasets, containers and signals, each asserted on task.json, the logs and the
+exit status of the real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.driver import Driver, compile_runtime
+
+COUNTING = """aiwf 0.1
+workflow t {
+  param n: int = 5
+  param limit: int = 3
+  dataset inputs { path = "data"  tier = shared  files = 3  size = 1KiB  version = "2026-01" }
+  task make {
+    foreach x in range(n)
+    batch = 2
+    out v: int
+    run "echo $(( ${x} * 10 )) > ${v}"
+  }
+  task total {
+    in vs: list<int> = make.v
+    out sum: int
+    run "python3 -c 'import sys; print(sum(map(int, sys.argv[1:])))' ${vs} > ${sum}"
+  }
+  task never {
+    when = n > 100
+    out v: int
+    run "echo 1 > ${v}"
+  }
+  task files {
+    foreach f in inputs
+    out size: int
+    run "wc -c < ${f} > ${size}"
+  }
+  task count {
+    in c: int = 0
+    out next: int
+    run "echo $(( ${c} + 1 )) > ${next}"
+  }
+  feedback counting {
+    body = [count]
+    while = count.next < limit
+    max_iterations = 10
+    next count.c = count.next
+  }
+}
+"""
+
+
+def make(tmp_path: Path, text: str, params: dict | None = None, **kw) -> Driver:
+    """Compiles `text` as tmp_path/project/t.aiwf and returns a driver for it."""
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "t.aiwf").write_text(text)
+    data = project / "data"
+    data.mkdir(exist_ok=True)
+    for name, content in (("one.txt", "a\n"), ("two.txt", "bbb\n"), ("three.txt", "cc\n")):
+        (data / name).write_text(content)
+    compile_runtime(project / "t.aiwf", tmp_path / "out", params)
+    return Driver(tmp_path / "out", tmp_path / "run", **kw)
+
+
+def lines(p) -> list[str]:
+    return p.stdout.splitlines()
+
+
+def test_hostile_values_stay_single_words(tmp_path):
+    d = make(tmp_path, """aiwf 0.1
+workflow hostile {
+  param msg: string = "it's a \\"test\\" $(touch pwned) `touch pwned` ; rm -rf x"
+  param words: list<string> = ["a  b", "c'd", "$(touch pwned2)", ""]
+  task say {
+    out said: file = "said ${len(words)}.txt"
+    run "printf '[%s]\\n' ${msg} ${words} > ${said}"
+  }
+}
+""").run()
+    rec = d.record("say")
+    assert rec["command"] == ("printf '[%s]\n' 'it'\"'\"'s a \"test\" $(touch pwned) `touch pwned` ; rm -rf x' "
+                              "'a  b' 'c'\"'\"'d' '$(touch pwned2)' '' > 'said 4.txt'")
+    assert (d.task_dir("say") / "said 4.txt").read_text() == \
+        "[it's a \"test\" $(touch pwned) `touch pwned` ; rm -rf x]\n[a  b]\n[c'd]\n[$(touch pwned2)]\n[]\n"
+    assert rec["outputs"] == {"said": str(d.task_dir("say") / "said 4.txt")}
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_failing_command_is_retried_then_recorded_with_its_log_tail(tmp_path):
+    d = make(tmp_path, """aiwf 0.1
+workflow t {
+  task boom {
+    retries = 1
+    out v: int
+    run "echo working; echo oops >&2; exit 7"
+  }
+}
+""")
+    d.task("items", "--phase", "boom", check=True)
+    p = d.task("run", "--phase", "boom")
+    assert p.returncode == 7
+    assert lines(p) == ["boom i0/0 failed exit=7"]
+    assert "aiwf: task boom[0] (iteration 0) failed after 2 attempt(s): the command exited with status 7" in p.stderr
+    assert p.stderr.rstrip().endswith("oops") and "Traceback" not in p.stderr
+    rec = d.record("boom")
+    assert (rec["state"], rec["exit"], rec["attempts"], rec["log_tail"]) == ("failed", 7, 2, "oops")
+    assert rec["error"] == "the command exited with status 7"
+    assert [(a["attempt"], a["exit"]) for a in rec["attempt_log"]] == [(1, 7), (2, 7)]
+    assert (d.task_dir("boom") / "stdout.attempt1.log").read_text() == "working\n"
+    assert (d.task_dir("boom") / "stderr.log").read_text() == "oops\n"
+
+
+def test_retry_that_succeeds(tmp_path):
+    d = make(tmp_path, """aiwf 0.1
+workflow t {
+  task flaky {
+    retries = 2
+    out v: int
+    run "n=$(cat tries 2>/dev/null || echo 0); echo $((n + 1)) > tries; [ $n -ge 1 ] && echo $n > ${v}"
+  }
+}
+""")
+    d.task("items", "--phase", "flaky", check=True)
+    p = d.task("run", "--phase", "flaky")
+    assert (p.returncode, lines(p)) == (0, ["flaky i0/0 done exit=0"])
+    rec = d.record("flaky")
+    assert (rec["state"], rec["attempts"], rec["outputs"]) == ("done", 2, {"v": 1})
+    assert [a["exit"] for a in rec["attempt_log"]] == [1, 0]
+
+
+def test_missing_upstream_output_is_a_message_not_a_traceback(tmp_path):
+    d = make(tmp_path, COUNTING)
+    p = d.task("run", "--phase", "total")
+    assert (p.returncode, lines(p)) == (3, ["total i0/0 failed exit=3"])
+    manifest = d.run_dir / "tasks" / "make" / "i0" / "manifest.json"
+    message = (f"output make.v (iteration 0) is not available: `make` has no item list for iteration 0 "
+               f"({manifest} is missing)")
+    assert p.stderr == f"aiwf: task total[0] (iteration 0) failed: {message}\n"
+    rec = d.record("total")
+    assert (rec["state"], rec["exit"], rec["error"], rec["attempts"]) == ("failed", None, message, 0)
+    assert (d.task_dir("total") / "stderr.log").read_text() == f"aiwf: total[0] (iteration 0): {message}\n"
+    d.phase("make")
+    p = d.task("run", "--phase", "total")
+    assert (p.returncode, d.record("total")["outputs"]) == (0, {"sum": 100})
+
+
+@pytest.mark.parametrize("command, error", [
+    ("true", "output `v` (v.json) was not written"),
+    ("echo abc > ${v}", "output `v` (v.json) is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+    ("echo 1.5 > ${v}", "output `v` (v.json) should be int: got 1.5"),
+])
+def test_outputs_are_checked(tmp_path, command, error):
+    d = make(tmp_path, 'aiwf 0.1\nworkflow t {\n  task w {\n    out v: int\n    run "%s"\n  }\n}\n' % command)
+    p = d.task("run", "--phase", "w")
+    assert (p.returncode, lines(p)) == (3, ["w i0/0 failed exit=3"])
+    rec = d.record("w")
+    assert (rec["state"], rec["exit"], rec["error"]) == ("failed", 0, error)
+    assert rec["log_tail"] == f"aiwf: w[0] (iteration 0): {error}"
+
+
+def test_when_false_skips_and_a_reader_says_why(tmp_path):
+    d = make(tmp_path, COUNTING.replace("  task files {", """  task after_never {
+    in v: int = never.v
+    run "echo ${v}"
+  }
+  task files {"""))
+    p = d.task("run", "--phase", "never")
+    assert (p.returncode, lines(p)) == (0, ["never i0/0 skipped exit="])
+    rec = d.record("never")
+    assert (rec["state"], rec["exit"], rec["error"]) == ("skipped", None, "`when` is false: n > 100")
+    p = d.task("run", "--phase", "after_never")
+    assert p.returncode == 3
+    assert d.record("after_never")["error"] == \
+        "output never.v (iteration 0) is not available: task never[0] (iteration 0) was skipped"
+
+
+def test_bundles_run_items_in_turn_with_a_record_each(tmp_path):
+    d = make(tmp_path, COUNTING)
+    spec = json.loads((d.out / "workflow.json").read_text())
+    assert (spec["phases"]["make"]["chunk"], spec["phases"]["make"]["foreach"]["count"]) == (2, 5)
+    assert d.task("items", "--phase", "make").stdout == "5\n"
+    outs = [d.task("run", "--phase", "make", "--range", r) for r in ("0:2", "2:4", "4:6", "6:8")]
+    assert [(p.returncode, lines(p)) for p in outs] == [
+        (0, ["make i0/0 done exit=0", "make i0/1 done exit=0"]),
+        (0, ["make i0/2 done exit=0", "make i0/3 done exit=0"]),
+        (0, ["make i0/4 done exit=0"]), (0, [])]
+    assert [d.record("make", 0, i)["outputs"]["v"] for i in range(5)] == [0, 10, 20, 30, 40]
+    assert [d.record("make", 0, i)["item"] for i in range(5)] == [0, 1, 2, 3, 4]
+    assert d.task("run", "--phase", "total").returncode == 0
+    assert d.record("total")["inputs"] == {"vs": [0, 10, 20, 30, 40]}
+
+
+def test_resume_reruns_only_what_changed(tmp_path):
+    d = make(tmp_path, COUNTING)
+    d.phase("make")
+    assert lines(d.task("run", "--phase", "total")) == ["total i0/0 done exit=0"]
+    first = d.record("total")
+    assert lines(d.task("run", "--phase", "total")) == ["total i0/0 cached exit=0"]
+    assert d.record("total") == first
+    # an upstream value changed (its task ran again): the key changes
+    rec = d.record("make", 0, 4)
+    rec["outputs"]["v"] = 41
+    (d.task_dir("make", 0, 4) / "task.json").write_text(json.dumps(rec))
+    assert lines(d.task("run", "--phase", "total")) == ["total i0/0 done exit=0"]
+    assert d.record("total")["outputs"] == {"sum": 101} and d.record("total")["key"] != first["key"]
+    # an input file's content changed: its sha256 changes the key
+    d.phase("files")
+    (tmp_path / "project" / "data" / "two.txt").write_text("bbbb\n")
+    p = d.phase("files")
+    assert lines(p) == ["files i0/0 cached exit=0", "files i0/1 cached exit=0", "files i0/2 done exit=0"]
+    # an output went missing
+    (d.task_dir("total") / "sum.json").unlink()
+    assert lines(d.task("run", "--phase", "total")) == ["total i0/0 done exit=0"]
+    assert lines(d.task("run", "--phase", "total", "--force")) == ["total i0/0 done exit=0"]
+    # a new param value changes the command
+    compile_runtime(tmp_path / "project" / "t.aiwf", d.out, {"n": "2"})
+    assert d.task("items", "--phase", "make", check=True).stdout == "5\n"   # the manifest stays
+    assert lines(d.task("run", "--phase", "make", "--index", "1")) == ["make i0/1 cached exit=0"]
+
+
+def test_while_loop_carries_values_until_false(tmp_path):
+    d = make(tmp_path, COUNTING).run()
+    assert d.iterations["counting"] == 3
+    assert [d.record("count", k)["inputs"]["c"] for k in range(3)] == [0, 1, 2]
+    assert [d.loop_record("counting", k)["reason"] for k in range(3)] == [
+        "the `while` condition holds", "the `while` condition holds", "the `while` condition no longer holds"]
+    assert d.loop_record("counting", 1)["carried"] == {"count.c": 2}
+
+
+def test_loop_ends_at_max_iterations(tmp_path):
+    d = make(tmp_path, COUNTING.replace("max_iterations = 10", "max_iterations = 2")).run()
+    assert d.iterations["counting"] == 2
+    last = d.loop_record("counting", 1)
+    assert (last["value"], last["continue"], last["reason"]) == (True, False, "max_iterations (2) reached")
+    p = d.task("run", "--phase", "count", "--iteration", "2")
+    assert p.returncode == 3
+    assert d.record("count", 2)["error"] == "loop `counting` stopped after iteration 1; iteration 2 does not run"
+
+
+def test_foreach_over_dataset_files(tmp_path):
+    d = make(tmp_path, COUNTING)
+    d.phase("files")
+    data = tmp_path / "project" / "data"
+    assert [d.record("files", 0, i)["item"] for i in range(3)] == [str(data / n) for n in
+                                                                   ("one.txt", "three.txt", "two.txt")]
+    assert [d.record("files", 0, i)["outputs"]["size"] for i in range(3)] == [2, 3, 4]
+    rec = d.record("files", 0, 2)
+    assert list(rec["input_files"]) == [str(data / "two.txt")]
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "only.txt").write_text("12345\n")
+    d2 = Driver(d.out, tmp_path / "run2", env={"AIWF_DATASET_inputs": str(staged)})
+    d2.phase("files")
+    assert d2.record("files")["item"] == str(staged / "only.txt")
+    assert d2.record("files")["outputs"] == {"size": 6}
+
+
+def test_image_runs_in_the_container_runtime_when_there_is_one(tmp_path):
+    text = """aiwf 0.1
+import "std/images/python"
+workflow t {
+  task inside {
+    image = python_numpy
+    out v: int
+    run "echo 5 > ${v}"
+  }
+}
+"""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "apptainer"   # records its arguments, then runs the command on the host
+    fake.write_text('#!/bin/bash\nprintf "%s\\n" "$@" > "$AIWF_TASK_DIR/apptainer.args"\n'
+                    'while [ "$1" != bash ]; do shift; done\nexec "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    d = make(tmp_path, text, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    p = d.task("run", "--phase", "inside")
+    assert p.returncode == 0
+    notice = (d.task_dir("inside") / "stderr.log").read_text()
+    assert notice == (f"aiwf: image python_numpy: {tmp_path}/project/images/python_numpy.sif does not exist "
+                      "(build it with the apptainer artefacts); running on the host\n")
+    assert d.record("inside")["image"]["container"] is False
+    (tmp_path / "project" / "images").mkdir()
+    (tmp_path / "project" / "images" / "python_numpy.sif").write_text("")
+    assert d.task("run", "--phase", "inside", "--force").returncode == 0
+    args = (d.task_dir("inside") / "apptainer.args").read_text().splitlines()
+    assert args == ["exec", "--bind", f"{tmp_path}/project,{d.run_dir}",
+                    f"{tmp_path}/project/images/python_numpy.sif", "bash", "-c", "echo 5 > v.json"]
+    assert d.record("inside")["image"]["container"] is True and d.record("inside")["outputs"] == {"v": 5}
+
+
+def test_sigterm_ends_the_command_and_is_recorded(tmp_path):
+    d = make(tmp_path, 'aiwf 0.1\nworkflow t {\n  task slow {\n    out v: int\n    run "sleep 30"\n  }\n}\n')
+    proc = d.popen("run", "--phase", "slow")
+    deadline = time.monotonic() + 10
+    while not (d.task_dir("slow") / "task.json").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert time.monotonic() - started < 5
+    assert (proc.returncode, out) == (143, "slow i0/0 failed exit=143\n")
+    rec = d.record("slow")
+    assert (rec["state"], rec["exit"], rec["attempts"]) == ("failed", 143, 1)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "--phase", "nope"), "aiwf_task: no phase `nope` in workflow t (phases: make, never, files, count, "
+                                 "total)\n"),
+    (("run", "--phase", "make", "--range", "3:1"), "aiwf_task: --range must be A:B with 0 <= A <= B, not '3:1'\n"),
+    (("run", "--phase", "total", "--iteration", "1"),
+     "aiwf_task: phase `total` is in no loop: its only iteration is 0\n"),
+    (("loop", "--loop", "nope"), "aiwf_task: no feedback loop `nope` in workflow t\n"),
+])
+def test_usage_errors(tmp_path, args, message):
+    d = make(tmp_path, COUNTING)
+    p = d.task(*args)
+    assert (p.returncode, p.stdout, p.stderr) == (2, "", message)
+
+
+def test_unreadable_spec(tmp_path):
+    d = make(tmp_path, COUNTING)
+    (d.out / "workflow.json").write_text("{}")
+    p = d.task("items", "--phase", "make")
+    assert (p.returncode, p.stderr) == (2, f"aiwf_task: {d.out / 'workflow.json'} is not an aiwf runtime spec "
+                                           "(format aiwf-runtime/1)\n")
