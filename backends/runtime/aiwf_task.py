@@ -135,6 +135,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -992,8 +993,9 @@ def main(argv: list[str] | None = None) -> int:
             if ph.get("loop") is None and args.iteration != 0:
                 raise UsageError(f"phase `{args.phase}` is in no loop: its only iteration is 0")
             indices = _parse_range(args.range) if args.range else range(args.index or 0, (args.index or 0) + 1)
-            signal.signal(signal.SIGTERM, rt.terminate)
-            signal.signal(signal.SIGINT, rt.terminate)
+            if threading.current_thread() is threading.main_thread():  # main() may run in a worker thread
+                signal.signal(signal.SIGTERM, rt.terminate)
+                signal.signal(signal.SIGINT, rt.terminate)
             return rt.run_tasks(args.phase, args.iteration, indices, args.force)
         if args.cmd == "loop":
             print("continue" if rt.loop_step(args.loop, args.iteration) else "stop")

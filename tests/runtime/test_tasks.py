@@ -4,10 +4,13 @@ exit status of the real subprocess."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import stat
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -332,3 +335,91 @@ def test_unreadable_spec(tmp_path):
     p = d.task("items", "--phase", "make")
     assert (p.returncode, p.stderr) == (2, f"aiwf_task: {d.out / 'workflow.json'} is not an aiwf runtime spec "
                                            "(format aiwf-runtime/1)\n")
+
+
+STOPPING = """aiwf 0.1
+workflow t {
+  param cut: float = 0.5
+  task walk {
+    foreach x in [1, 9]
+    out p: float
+    out trace: file = "trace.txt"
+    run "echo started > ${trace}; echo 0.${x} > ${p}; [ ${x} = 9 ] || sleep 30"
+  }
+  task gather {
+    in ps: list<float> = walk.p
+    out n: int
+    run "echo ${len(ps)} > ${n}"
+  }
+  feedback once {
+    body = [walk, gather]
+    until = gather.n >= 1
+    max_iterations = 2
+    stop walk when walk.p < cut
+  }
+}
+"""
+
+
+def test_stop_rule_ends_a_running_task(tmp_path):
+    d = make(tmp_path, STOPPING)
+    d.task("items", "--phase", "walk", check=True)
+    started = time.monotonic()
+    p = d.task("run", "--phase", "walk", "--range", "0:2")
+    assert time.monotonic() - started < 10   # not the 30 s the first walker would sleep
+    assert (p.returncode, lines(p)) == (0, ["walk i0/0 stopped exit=143", "walk i0/1 done exit=0"])
+    rec = d.record("walk", 0, 0)
+    assert (rec["state"], rec["error"]) == ("stopped", None)
+    assert rec["outputs"] == {"p": 0.1, "trace": str(d.task_dir("walk", 0, 0) / "trace.txt")}
+    p = d.task("stop", "--loop", "once", "--phase", "walk", "--index", "0")
+    assert (p.returncode, p.stdout) == (0, "true\n")
+    # the gather leaves the stopped walker out; the loop then ends on its condition
+    assert lines(d.task("run", "--phase", "gather")) == ["gather i0/0 done exit=0"]
+    assert d.record("gather")["inputs"] == {"ps": [0.9]}
+    assert d.task("loop", "--loop", "once", "--iteration", "0").stdout == "stop\n"
+
+
+def test_loop_condition_on_a_failed_task_is_a_message(tmp_path):
+    d = make(tmp_path, STOPPING.replace('echo ${len(ps)} > ${n}', 'exit 4'))
+    d.phase("walk")
+    assert d.task("run", "--phase", "gather").returncode == 4
+    p = d.task("loop", "--loop", "once", "--iteration", "0")
+    assert (p.returncode, p.stdout) == (3, "")
+    assert p.stderr == ("aiwf_task: loop: output gather.n (iteration 0) is not available: task gather[0] "
+                        "(iteration 0) is failed (the command exited with status 4)\n")
+
+
+def test_a_dataset_read_whole_is_hashed_unless_versioned(tmp_path):
+    text = COUNTING.replace("  task files {", """  task listing {
+    out names: file = "names.txt"
+    run "ls ${inputs} > ${names}"
+  }
+  task files {""")
+    d = make(tmp_path, text.replace('  version = "2026-01"', ""))
+    d.phase("listing")
+    data = tmp_path / "project" / "data"
+    digest = hashlib.sha256("".join(
+        f"{n}\0{hashlib.sha256((data / n).read_bytes()).hexdigest()}\n" for n in ("one.txt", "three.txt", "two.txt"))
+        .encode()).hexdigest()
+    assert d.record("listing")["datasets"] == {"inputs": {"path": str(data), "version": None, "sha256": digest}}
+    d = make(tmp_path, text)
+    assert d.task("run", "--phase", "listing").stdout == "listing i0/0 done exit=0\n"   # the key changed
+    assert d.record("listing")["datasets"] == {"inputs": {"path": str(data), "version": "2026-01", "sha256": None}}
+
+
+def test_main_runs_in_process_and_in_a_thread(tmp_path, capsys):
+    d = make(tmp_path, COUNTING)
+    sys.path.insert(0, str(d.out))
+    try:
+        import aiwf_task
+    finally:
+        sys.path.remove(str(d.out))
+    common = ["--spec", str(d.out / "workflow.json"), "--run", str(d.run_dir)]
+    assert aiwf_task.main(["items", *common, "--phase", "make"]) == 0
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(rc=aiwf_task.main(["run", *common, "--phase", "make",
+                                                                            "--range", "0:5"])))
+    worker.start()
+    worker.join()
+    assert box == {"rc": 0}
+    assert capsys.readouterr().out.splitlines() == ["5"] + [f"make i0/{i} done exit=0" for i in range(5)]
