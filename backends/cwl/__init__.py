@@ -222,6 +222,11 @@ class CwlBackend(Backend):
                 if (ph.name, port.name) in tracked:
                     entry["doc"] = f"tracked: {ph.name}.{port.name}"
                 main.outputs[v.key] = entry
+        for fb in wf.feedbacks:
+            if fb.name in builder.bodies:
+                main.outputs[f"{fb.name}__iterations"] = {
+                    "type": "int?", "outputSource": f"{fb.name}/loop_iteration_next",
+                    "doc": f"iterations feedback loop `{fb.name}` ran"}
         params = []
         for ph in wf.phases:
             for t in ph.track:
