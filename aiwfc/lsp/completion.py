@@ -37,7 +37,7 @@ TYPES = ("file", "dir", "int", "float", "string", "bool", "list<>", "metrics {}"
 FUNCTIONS = ("len", "min", "max", "sum", "mean", "range", "abs", "round", "str", "int", "float")
 
 K = lsp.CompletionItemKind
-_VALUE_AT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*([=~])\s*(.*)\Z", re.S)
+_KEY_AT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)[ \t]*([=~])(?!=)")
 _NUMBER_AT = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]*)\Z")
 
 
@@ -73,15 +73,26 @@ def complete(cur: Cursor, index: Index | None, comp_program: ir.Program | None) 
     m = re.search(r"^\s*foreach\s+[A-Za-z_][A-Za-z0-9_]*\s+in\s+(.*)\Z", stmt)
     if m:
         return _value_names(m.group(1), sc, None, index) + [Item("range", K.Function, "range(n)", "range(")]
-    m = _VALUE_AT.search(stmt)
-    if m and not (cur.block in ("resource", "partition", "image", "dataset") and re.search(r"\S\s+\w*\Z", m.group(3))
-                  and not re.search(r"[\[(,+\-*/<>=]\s*\w*\Z", m.group(3))):
-        return _values(m.group(1), m.group(3), cur, sc, phase[1] if phase else None, index)
+    m = re.search(r"^\s*(?:param|in|out)\s+[A-Za-z_][A-Za-z0-9_]*\s*:[^=]*=\s*(.*)\Z", stmt, re.S)
+    if m:
+        return _value_names(m.group(1), sc, phase[1] if phase else None, index)
+    m = _last_key(stmt)
+    if m is not None and not (re.search(r"\S[ \t]+\w*\Z|\n\s*\w*\Z", m[1])
+                              and not re.search(r"[\[(,+\-*/<>=]\s*\w*\Z", m[1])):
+        return _values(m[0], m[1], cur, sc, phase[1] if phase else None, index)
     if re.search(r"^\s*(?:next|stop)\s+[A-Za-z0-9_.]*\Z", stmt) and sc is not None:
         return _value_names(word_before(stmt), sc, None, index, phases_only=True)
     if re.search(r"(?:^|\s)[A-Za-z_]*\Z", stmt) and re.fullmatch(r"[^=~\"]*", stmt):
         return _keys(cur.block)
     return []
+
+
+def _last_key(stmt: str) -> tuple[str, str] | None:
+    """The last `KEY =` of the statement and what follows it (None when there is none)."""
+    found = None
+    for m in _KEY_AT.finditer(stmt):
+        found = m
+    return None if found is None else (found.group(1), stmt[found.end():].lstrip(" \t"))
 
 
 def _keys(block: str | None) -> list[Item]:
