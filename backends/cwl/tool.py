@@ -244,7 +244,10 @@ def service_outputs(svc: ir.Phase) -> list[ir.Port]:
 def _output(port: ir.Port, renderer: _Renderer, prefix: str = "") -> dict[str, Any]:
     if port.type.is_path:
         path = renderer.path_text(port)
-        glob = json.loads(path) if path.startswith('"') else f"$({path})"
+        plain = port.value is None or (isinstance(port.value, ast.Template) and port.value.is_plain)
+        if plain:
+            path = json.dumps(port.name if port.value is None else port.value.text)
+        glob = json.loads(path) if plain else f"$({path})"
         if prefix:
             glob = prefix + glob if not glob.startswith("$(") else f'$("{prefix}" + {path})'
         return {"type": cwl_type(port.type), "outputBinding": {"glob": glob}}

@@ -63,13 +63,24 @@ class Compiled:
         return sorted(p.relative_to(self.out).as_posix() for p in self.out.rglob("*") if p.is_file())
 
 
-def compile_example(folder: str, out: Path, *extra: str) -> Compiled:
-    name = EXAMPLES[folder]
+FEATURES = Path(__file__).resolve().parent / "data" / "features" / "features.aiwf"
+
+
+def compile_file(path: Path, out: Path, *extra: str) -> Compiled:
     stdout, stderr = io.StringIO(), io.StringIO()
     with redirect_stdout(stdout), redirect_stderr(stderr):
-        status = main(["compile", str(ROOT / "examples" / folder / f"{name}.aiwf"), "--target", "cwl",
-                       "-o", str(out), "--format", "json", *extra])
-    return Compiled(folder, name, status, json.loads(stdout.getvalue() or "[]"), out)
+        status = main(["compile", str(path), "--target", "cwl", "-o", str(out), "--format", "json", *extra])
+    return Compiled(path.parent.name, path.stem, status, json.loads(stdout.getvalue() or "[]"), out)
+
+
+def compile_example(folder: str, out: Path, *extra: str) -> Compiled:
+    return compile_file(ROOT / "examples" / folder / f"{EXAMPLES[folder]}.aiwf", out, *extra)
+
+
+@pytest.fixture(scope="session")
+def compiled_features(tmp_path_factory) -> Compiled:
+    """tests/cwl/data/features: `when`, foreach over a dataset, staging (at -O2), MPI."""
+    return compile_file(FEATURES, tmp_path_factory.mktemp("cwl-features") / "out", "-O2")
 
 
 @pytest.fixture(scope="session")
@@ -107,8 +118,8 @@ NATIVE_RUN = "dynamic_orchestration"  # also run in the v1.3.0-dev1 native loop 
 
 
 @pytest.fixture(scope="session")
-def cwl_runs(compiled, compiled_native, tmp_path_factory) -> dict[str, Run]:
-    """Runs keyed by example folder, plus `native:<folder>` for NATIVE_RUN."""
+def cwl_runs(compiled, compiled_native, compiled_features, tmp_path_factory) -> dict[str, Run]:
+    """Runs keyed by example folder, plus `native:<folder>` for NATIVE_RUN and `features`."""
     exe = cwltool_or_skip()
     base = tmp_path_factory.mktemp("cwl-runs")
     fake_bin = base / "fake-bin"
@@ -120,6 +131,7 @@ def cwl_runs(compiled, compiled_native, tmp_path_factory) -> dict[str, Run]:
     procs = {}
     todo = [(folder, c, ["--enable-ext"]) for folder, c in compiled.items()]
     todo.append((f"native:{NATIVE_RUN}", compiled_native[NATIVE_RUN], ["--enable-ext", "--enable-dev"]))
+    todo.append(("features", compiled_features, ["--enable-ext"]))
     for folder, c, flags in todo:
         assert c.status == 0, c.diagnostics
         work = base / folder.replace(":", "-")

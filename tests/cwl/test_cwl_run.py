@@ -82,3 +82,20 @@ def test_native_loop_form_iterates_the_same(cwl_runs):
     assert run.status == 0, run.log[-4000:]
     got = {k: run.outputs.get(k) for k in EXPECTED[NATIVE_RUN]}
     assert got == EXPECTED[NATIVE_RUN]
+
+
+@pytest.mark.slow
+def test_features_run(cwl_runs):
+    """`when` true and false, a foreach over a dataset's files, a dataset staged into the
+    task directory (-O2), quoting of awkward words, tracked params."""
+    run = cwl_runs["features"]
+    assert run.status == 0, run.log[-4000:]
+    out = run.outputs
+    assert out["read_each__size"] == [6, 5]  # inputs/a.txt, inputs/b.txt in name order
+    assert [f["basename"] for f in out["read_each__copy"]] == ["copy_0.txt", "copy_1.txt"]
+    assert out["combine__total"] == 11 and out["extra__doubled"] == 22
+    assert out["ranked__hello"] is None  # `when = not shout` is false: skipped
+    assert out["combine__echoed"] == "it's|a b"
+    assert out["param__shout"] is True
+    with open(out["combine__all"]["path"]) as f:
+        assert f.read() == "alpha\nbeta\nalpha\n"
