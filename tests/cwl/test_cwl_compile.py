@@ -169,7 +169,7 @@ def test_service_runs_inside_its_client(compiled):
     assert list(plant["inputs"]) == ["project", "seconds", "window", "damping", "fault_at", "svc__replica__model"]
     assert plant["outputs"]["svc__replica__log"]["outputBinding"] == {"glob": "_svc_replica/queries.jsonl"}
     script = plant["arguments"][0]["valueFrom"]
-    assert '" --twin " + "\\"$aiwf_addr_replica\\""' in script
+    assert '"/scripts/plant.py --twin " + "\\"$aiwf_addr_replica\\""' in script
     assert "kill -TERM $aiwf_pid_replica" in script
     main = load(c, "twin.cwl")
     assert main["steps"]["compare"]["in"]["log"] == "plant/svc__replica__log"
