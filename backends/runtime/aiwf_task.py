@@ -105,8 +105,9 @@ Spec format (workflow.json, "format": "aiwf-runtime/1")
  "order": [phase names in dependency order],
  "schedule": [{"phase": P} | {"service": P, "clients": [...]} | {"loop": L, "phases": [...]}],
  "phases": {P: {"kind", "loop": L|null, "job", "chunk", "after": [P...], "service": bool,
-     "foreach": {"var", "expr", "text", "carried": bool, "count": int|null} | null,
-     "inputs": [{"name", "type", "expr", "text", "carried": bool}],
+     "foreach": {"var", "expr", "text", "carried": bool, "count": int|null (null: known at run time),
+                 "from_port": "P.port"|null, "dataset": name|null, "sources": SOURCES} | null,
+     "inputs": [{"name", "type", "expr", "text", "carried": bool, "sources": SOURCES}],
      "outputs": [{"name", "type", "path": TEMPLATE|null, "tracked": bool}],
      "command": TEMPLATE, "when": EXPR|null, "env": {}, "retries": int,
      "image": {"name", "sif", "options": [...], "recipe_hash"} | null,
@@ -117,7 +118,8 @@ Spec format (workflow.json, "format": "aiwf-runtime/1")
      "max_iterations": int, "carries": [{"target": "P.name", "phase", "name", "expr", "text"}],
      "stops": [{"phase", "expr", "text"}]}}}
 EXPR = {"expr": Python expression, "text": the aiwf source}; TEMPLATE = a list of literal
-strings and EXPRs. Python expressions call R(kind, *names) for references: R("param", p),
+strings and EXPRs; SOURCES = [{"phase", "port", "mode": "single|gather|elementwise"}] (the
+plan's bindings, for a backend's dependencies; the runtime itself evaluates `expr`). Python expressions call R(kind, *names) for references: R("param", p),
 R("dataset", d), R("local", name, *fields) (project/index/iteration, the foreach variable,
 the phase's own ports), R("port", phase, port, *fields), R("service", svc, "address").
 """

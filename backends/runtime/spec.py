@@ -177,11 +177,14 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
     carried = {n.target.split(".", 1)[1] for fb in wf.feedbacks for n in fb.next
                if n.target.split(".", 1)[0] == ph.name}
     foreach = None
+    step = next((s for s in (job.steps if job is not None else []) if s.phase == ph.name), None)
     if ph.foreach is not None:
-        step = next((s for s in (job.steps if job is not None else []) if s.phase == ph.name), None)
         items = step.items if step is not None else None
         foreach = dict(c.expr(ph.foreach.source, BUILTINS), var=ph.foreach.var,
-                       carried=ph.foreach.var in carried, count=items.count if items is not None else None)
+                       carried=ph.foreach.var in carried, count=items.count if items is not None else None,
+                       from_port=items.from_port if items is not None else None,
+                       dataset=items.per_item_dataset if items is not None else None,
+                       sources=_sources(step, "foreach"))
     exprs = [p.value for p in ph.inputs if p.value is not None] + [ph.command, ph.when] + \
         [p.value for p in ph.outputs if p.value is not None]
     local = set(full)
@@ -212,9 +215,8 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
         "site": ph.site,
         "container_runtime": phase_site.container_runtime if phase_site is not None else None,
         "foreach": foreach,
-        "inputs": [dict(c.expr(p.value, with_inputs), name=p.name, type=str(p.type), carried=p.name in carried)
-                   if p.value is not None else
-                   {"name": p.name, "type": str(p.type), "expr": "None", "text": "", "carried": p.name in carried}
+        "inputs": [dict(c.expr(p.value, with_inputs) if p.value is not None else {"expr": "None", "text": ""},
+                        name=p.name, type=str(p.type), carried=p.name in carried, sources=_sources(step, p.name))
                    for p in ph.inputs],
         "outputs": [{"name": p.name, "type": str(p.type), "tracked": p.name in ph.track,
                      "path": c.template(p.value, with_inputs) if p.value is not None else None}
@@ -232,6 +234,16 @@ def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, buil
         "stop": [dict(c.expr(s.when, BUILTINS), loop=fb.name) for fb in wf.feedbacks for s in fb.stop
                  if s.phase == ph.name],
     }
+
+
+def _sources(step, name: str) -> list[dict]:
+    """The producer outputs an input (or the foreach source) reads, as the plan binds them:
+    `single` (one value), `gather` (the list over a foreach producer's items) or
+    `elementwise` (the consumer's items are the producer's, one to one)."""
+    if step is None:
+        return []
+    return [{"phase": src.phase, "port": src.port, "mode": src.mode}
+            for b in step.inputs if b.input == name for src in b.sources]
 
 
 def _schedule(order: list[str], scope: Scope, loop_of: dict[str, str], wf: ir.Workflow) -> list[dict]:

@@ -215,9 +215,12 @@ def test_spec_compiles_references_by_kind():
     assert md["command"][:4] == ["python3 ", {"expr": "R('local', 'project')", "text": "project"},
                                  "/scripts/md.py --cell ", {"expr": "R('local', 'seed')", "text": "seed"}]
     assert md["foreach"] == {"var": "seed", "expr": "R('port', 'grid', 'seeds')", "text": "grid.seeds",
-                             "carried": True, "count": None}
+                             "carried": True, "count": None, "from_port": "grid.seeds", "dataset": None,
+                             "sources": [{"phase": "grid", "port": "seeds", "mode": "single"}]}
     assert md["inputs"] == [{"name": "history", "type": "file", "expr": "R('port', 'grid', 'prior')",
-                             "text": "grid.prior", "carried": True}]
+                             "text": "grid.prior", "carried": True,
+                             "sources": [{"phase": "grid", "port": "prior", "mode": "single"}]}]
+    assert spec["phases"]["fit"]["inputs"][0]["sources"] == [{"phase": "md", "port": "traj", "mode": "gather"}]
     assert md["outputs"][0] == {"name": "traj", "type": "file", "tracked": False,
                                 "path": ["traj_", {"expr": "R('local', 'index')", "text": "index"}, ".npz"]}
     assert md["stop"] == [{"loop": "steer", "expr": "(R('port', 'md', 'progress') < R('param', 'min_progress'))",
