@@ -17,8 +17,9 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
 `${project}` and relative dataset/image paths refer to (default: the spec's `project`).
 
     python3 aiwf_task.py items --spec S --run RUN --phase P [--iteration K]
-        Evaluates P's `foreach` items for iteration K (default 0) and writes
-        RUN/tasks/P/iK/manifest.json {"phase", "iteration", "count", "items", "foreach"}.
+        Evaluates P's `foreach` items for iteration K (default 0) and (re)writes
+        RUN/tasks/P/iK/manifest.json {"phase", "iteration", "count", "items", "foreach"},
+        which every `run` of P at K then reads (so array tasks agree on their items).
         Prints the count on stdout. A phase without `foreach` has one item (count 1).
         The items come from the loop-carried value of the previous iteration when the
         loop carries P's foreach variable (`next P.var = ...`), else from the source:
@@ -363,10 +364,11 @@ class Runtime:
         prefix = phase + "."
         return {t[len(prefix):]: v for t, v in rec.get("carried", {}).items() if t.startswith(prefix)}
 
-    def items(self, phase: str, k: int, write: bool = True) -> list:
-        """The items of a phase at iteration k, from its manifest (made when missing)."""
+    def items(self, phase: str, k: int, write: bool = True, refresh: bool = False) -> list:
+        """The items of a phase at iteration k: from its manifest (made when missing), or
+        evaluated again with `refresh` (the `items` command: params may have changed since)."""
         path = self.iteration_dir(phase, k) / "manifest.json"
-        manifest = read_json(path)
+        manifest = None if refresh else read_json(path)
         if manifest is not None:
             return manifest["items"]
         ph = self.spec.phase(phase)
@@ -677,7 +679,8 @@ class Runtime:
     def cache_key(self, rec: dict) -> str:
         doc = {"command": rec["command"], "inputs": rec["inputs"], "input_files": rec["input_files"],
                "datasets": {n: v["sha256"] for n, v in rec["datasets"].items()},
-               "image": rec["image"]["recipe_hash"] if rec["image"] else None, "item": rec["item"]}
+               "image": rec["image"]["recipe_hash"] if rec["image"] else None, "item": rec["item"],
+               "env": self.spec.phases[rec["phase"]].get("env", {})}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
     def fail(self, d: Path, rec: dict, started: float, error: str, code: int | None) -> tuple[str, int]:
@@ -786,9 +789,11 @@ class Runtime:
 
     def clear_outputs(self, d: Path, names: dict) -> None:
         """Removes what an earlier run left at the output paths, so that a stale value is
-        never taken for a new one."""
+        never taken for a new one; never anything outside the task directory."""
         for rel in names.values():
             p = d / rel
+            if not os.path.abspath(p).startswith(str(d) + os.sep):
+                continue
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             elif p.exists() or p.is_symlink():
@@ -988,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         rt = Runtime(spec, args.run)
         if args.cmd == "items":
             spec.phase(args.phase)
-            print(len(rt.items(args.phase, args.iteration)))
+            print(len(rt.items(args.phase, args.iteration, refresh=True)))
             return 0
         if args.cmd == "run":
             ph = spec.phase(args.phase)

@@ -224,8 +224,17 @@ def test_resume_reruns_only_what_changed(tmp_path):
     assert lines(d.task("run", "--phase", "total", "--force")) == ["total i0/0 done exit=0"]
     # a new param value changes the command
     compile_runtime(tmp_path / "project" / "t.aiwf", d.out, {"n": "2"})
-    assert d.task("items", "--phase", "make", check=True).stdout == "5\n"   # the manifest stays
+    assert d.task("items", "--phase", "make", check=True).stdout == "2\n"
     assert lines(d.task("run", "--phase", "make", "--index", "1")) == ["make i0/1 cached exit=0"]
+
+
+def test_outputs_outside_the_task_directory_are_never_deleted(tmp_path):
+    keep = tmp_path / "precious.txt"
+    keep.write_text("keep me\n")
+    d = make(tmp_path, 'aiwf 0.1\nworkflow t {\n  task w {\n    out f: file = "%s"\n    run "true"\n  }\n}\n'
+             % keep)
+    assert d.task("run", "--phase", "w").stdout == "w i0/0 done exit=0\n"
+    assert keep.read_text() == "keep me\n" and d.record("w")["outputs"] == {"f": str(keep)}
 
 
 def test_while_loop_carries_values_until_false(tmp_path):
