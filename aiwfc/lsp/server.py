@@ -2,9 +2,9 @@
 
 Every open document keeps its text, an incremental parser and the result of its last
 analysis (`pipeline.analyse`, the same front end and checks as `aiwfc check`, so the
-same codes). Analysis is debounced: a change starts a short timer (DEBOUNCE) and a
-burst of changes (fast typing, a paste sent as many edits) is analysed once, when
-it settles. Opening and saving analyse at once, and so does any request on a document
+same codes). Analysis is debounced: a change after a quiet spell is analysed at once,
+and a change that comes while others keep coming waits DEBOUNCE for the next one, so
+a burst (fast typing, a paste sent as many edits) is analysed once, when it settles. Opening and saving analyse at once, and so does any request on a document
 with changes not yet analysed: an answer never comes from stale text. Diagnostics
 are published for the document and for the imported files in which the analysis
 found problems (cleared when they go away).
@@ -38,7 +38,7 @@ from aiwfc.syntax import ast
 
 log = logging.getLogger("aiwfc.lsp")
 
-DEBOUNCE = 0.01  # seconds a change waits for the next one before the document is analysed
+DEBOUNCE = 0.02  # seconds a change in a burst waits for the next one before the document is analysed
 
 
 @dataclass
@@ -57,6 +57,8 @@ class Document:
     timer: asyncio.TimerHandle | None = None
     _index: Index | None = None
     seconds: float = 0.0  # how long the last analysis took
+    published_version: int | None = None
+    finished: float = float("-inf")  # loop time when the last analysis ended
 
     @property
     def index(self) -> Index | None:
@@ -86,11 +88,15 @@ class AiwfLanguageServer(LanguageServer):
         return self.workspace.get_text_document(uri).source
 
     def schedule(self, uri: str) -> None:
-        """Analyse after DEBOUNCE unless another change comes first."""
+        """Analyse soon: at once after a quiet spell (one edit gets its diagnostics without
+        waiting), DEBOUNCE after the last change while changes keep coming (a burst is
+        analysed once)."""
         doc = self.document(uri)
+        loop = asyncio.get_running_loop()
+        busy = doc.timer is not None or loop.time() - doc.finished < DEBOUNCE
         if doc.timer is not None:
             doc.timer.cancel()
-        doc.timer = asyncio.get_running_loop().call_later(DEBOUNCE, self.refresh, uri)
+        doc.timer = loop.call_later(DEBOUNCE if busy else 0, self.refresh, uri)
 
     def refresh(self, uri: str) -> None:
         """Analyses the document now if its text changed since the last analysis, and publishes."""
@@ -102,6 +108,8 @@ class AiwfLanguageServer(LanguageServer):
             doc.timer = None
         text = self.text(uri)
         if text == doc.analysed:
+            if doc.version != doc.published_version:
+                self.publish(doc)  # same text, new version: the editor waits for this version's
             return
         start = time.perf_counter()
         modules: dict[str, ast.Module] = {}
@@ -121,6 +129,12 @@ class AiwfLanguageServer(LanguageServer):
         doc.diagnostics = comp.sink.sorted()
         doc.seconds = time.perf_counter() - start
         self.publish(doc)
+        log.info("analysed %s v%s in %.1f ms (published after %.1f ms)", uri, doc.version, doc.seconds * 1000,
+                 (time.perf_counter() - start) * 1000)
+        try:
+            doc.finished = asyncio.get_running_loop().time()
+        except RuntimeError:  # not inside the server's loop (a direct call)
+            pass
 
     def publish(self, doc: Document) -> None:
         codec = self.workspace.position_codec
@@ -139,6 +153,7 @@ class AiwfLanguageServer(LanguageServer):
         for uri in doc.published - set(by_uri):
             self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         doc.published = set(by_uri) - {doc.uri}
+        doc.published_version = doc.version
         for uri, items in by_uri.items():
             version = doc.version if uri == doc.uri else None
             self.text_document_publish_diagnostics(
