@@ -89,7 +89,8 @@ expand to true/false, lists to separate words, maps to JSON.
 task.json (RUN/tasks/P/iK/I/task.json, written atomically)
 ----------------------------------------------------------
 {"format": "aiwf-task/1", "workflow", "phase", "kind", "iteration", "index", "item",
- "state": "running|done|failed|skipped|stopped", "exit": int|null, "error": str|null,
+ "state": "running|done|failed|skipped|stopped", "exit": int|null, "error": str|null (why it
+ failed), "reason": str|null (why it was skipped or stopped),
  "start", "end" (ISO 8601 UTC), "seconds", "attempts": int, "attempt_log": [{"attempt",
  "exit", "seconds", "error"}], "command": the expanded command, "params": {name: value}
  (the params the phase refers to), "inputs": {name: value}, "input_files": {path: sha256},
@@ -195,7 +196,7 @@ def now() -> str:
 def write_json(path: Path, doc) -> None:
     """Writes JSON atomically: readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2, sort_keys=True, ensure_ascii=False)
         f.write("\n")
@@ -209,6 +210,8 @@ def read_json(path: Path):
             return json.load(f)
     except FileNotFoundError:
         return None
+    except ValueError as e:
+        raise TaskError(f"{path} is not valid JSON: {e}") from None
 
 
 def sha256_file(path: Path) -> str:
@@ -431,12 +434,15 @@ class Runtime:
         if manifest is None:
             raise TaskError(f"output {where} is not available: `{producer}` has no item list for "
                             f"iteration {k} ({self.iteration_dir(producer, k) / 'manifest.json'} is missing)")
-        out = []
+        out, skipped = [], 0
         for i in range(manifest["count"]):
+            rec = self.record(producer, k, i)
             try:
-                out.append(self._output_of(self.record(producer, k, i), producer, port, k, i, where))
+                out.append(self._output_of(rec, producer, port, k, i, where))
             except Unavailable:
-                continue  # a stopped or skipped item is left out of the gather
+                skipped += rec.get("state") == "skipped"  # left out of the gather, as a stopped item
+        if manifest["count"] and skipped == manifest["count"]:
+            raise Unavailable(f"output {where} is not available: every task of `{producer}` was skipped")
         return out
 
     def _output_of(self, rec: dict | None, producer: str, port: str, k: int, i: int, where: str):
@@ -473,7 +479,7 @@ class Runtime:
             value = None
             try:
                 value = read_json(d / "address.json")
-            except ValueError:
+            except TaskError:
                 pass  # being written by a service that does not write atomically
             if value is not None:
                 return value
@@ -576,7 +582,15 @@ class Runtime:
     def run_tasks(self, phase: str, k: int, indices: range, force: bool = False) -> int:
         """Runs the given indices of a phase in turn; returns the exit status (see doc)."""
         ph = self.spec.phase(phase)
-        items = self.items(phase, k)
+        try:
+            items = self.items(phase, k)
+        except TaskError as e:  # the item list itself cannot be made: every requested task fails
+            for i in indices:
+                d = self.task_dir(phase, k, i)
+                d.mkdir(parents=True, exist_ok=True)
+                self.fail(d, self.new_record(phase, ph, k, i, None), time.monotonic(), str(e), None)
+                print(f"{phase} i{k}/{i} failed exit={EXIT_RUNTIME}", flush=True)
+            return EXIT_RUNTIME
         status = 0
         for i in indices:
             if i >= len(items):
@@ -591,17 +605,24 @@ class Runtime:
                 return status  # the rest of a bundle does not start after SIGTERM
         return status
 
+    def new_record(self, phase: str, ph: dict, k: int, i: int, item) -> dict:
+        """A task.json record before anything happened (see the module doc for the fields)."""
+        return {"format": TASK_FORMAT, "workflow": self.spec.workflow, "phase": phase, "kind": ph["kind"],
+                "iteration": k, "index": i, "item": item, "state": "running", "exit": None, "error": None,
+                "reason": None, "start": now(), "end": None, "seconds": 0.0, "attempts": 0, "attempt_log": [],
+                "command": None, "params": {p: self.spec.params.get(p) for p in ph.get("params", [])},
+                "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
+                "image": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
+
     def run_task(self, phase: str, ph: dict, k: int, i: int, item, force: bool) -> tuple[str, int | None]:
         d = self.task_dir(phase, k, i)
         d.mkdir(parents=True, exist_ok=True)
-        rec = {"format": TASK_FORMAT, "workflow": self.spec.workflow, "phase": phase, "kind": ph["kind"],
-               "iteration": k, "index": i, "item": item, "state": "running", "exit": None, "error": None,
-               "start": now(), "end": None, "seconds": 0.0, "attempts": 0, "attempt_log": [],
-               "command": None, "params": {p: self.spec.params.get(p) for p in ph.get("params", [])},
-               "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
-               "image": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
+        rec = self.new_record(phase, ph, k, i, item)
         started = time.monotonic()
-        previous = read_json(d / "task.json")
+        try:
+            previous = read_json(d / "task.json")
+        except TaskError:
+            previous = None  # a damaged record: the task runs again
         try:
             local = {"project": str(self.spec.project), "index": i, "iteration": k}
             fe = ph.get("foreach")
@@ -609,7 +630,7 @@ class Runtime:
                 local[fe["var"]] = item
             R = self.resolver(phase, k, local)
             if ph.get("when") is not None and not self.spec.evaluate(ph["when"], R):
-                rec.update(state="skipped", end=now(), error=f"`when` is false: {ph['when'].get('text')}")
+                rec.update(state="skipped", end=now(), reason=f"`when` is false: {ph['when'].get('text')}")
                 write_json(d / "task.json", rec)
                 return "skipped", None
             carried = self.carried(phase, k)
@@ -738,7 +759,7 @@ class Runtime:
                 for n in notices:
                     err.write((n + "\n").encode())
                 err.flush()
-                stopped = False
+                stopped = None
                 try:
                     proc = subprocess.Popen(argv, cwd=d, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
@@ -750,11 +771,13 @@ class Runtime:
                     stopped = self.wait(proc, ph, phase, k, local, d, names, rules)
                     self._child = None
                     code = exit_code(proc.returncode)
-            error = None if proc is None or code == 0 else error
-            if proc is not None and not stopped and rules:
-                stopped = self.must_stop(ph, phase, k, local, d, names, rules)
-            if stopped:
+            if proc is not None:
+                error = None
+                if stopped is None and rules:  # it may have ended before the rule was seen
+                    stopped = self.must_stop(ph, phase, k, local, d, names, rules)
+            if stopped is not None:
                 state = "stopped"
+                rec["reason"] = f"stop rule `{stopped.get('text')}` holds"
             elif code == 0 or (ph.get("service") and self._terminated and code in (143, 130)):
                 try:
                     rec["outputs"] = self.read_outputs(ph, d, names, strict=True)
@@ -799,34 +822,36 @@ class Runtime:
             elif p.exists() or p.is_symlink():
                 p.unlink()
 
-    def wait(self, proc, ph, phase, k, local, d, names, rules) -> bool:
-        """Waits for the command; True when a stop rule ended it."""
+    def wait(self, proc, ph, phase, k, local, d, names, rules) -> dict | None:
+        """Waits for the command; returns the stop rule that ended it, if one did."""
         if not rules:
             while True:
                 try:
                     proc.wait()
-                    return False
+                    return None
                 except KeyboardInterrupt:
                     self.terminate()
         next_check = time.monotonic() + STOP_POLL
         while proc.poll() is None:
             if time.monotonic() >= next_check and not self._terminated:
-                if self.must_stop(ph, phase, k, local, d, names, rules):
+                rule = self.must_stop(ph, phase, k, local, d, names, rules)
+                if rule is not None:
                     self.kill(proc)
-                    return True
+                    return rule
                 next_check = time.monotonic() + STOP_POLL
             time.sleep(0.02)
-        return False
+        return None
 
-    def must_stop(self, ph, phase, k, local, d, names, rules) -> bool:
+    def must_stop(self, ph, phase, k, local, d, names, rules) -> dict | None:
+        """The first stop rule that holds on the task's outputs so far, or None."""
         own = self.read_outputs(ph, d, names, strict=False)
         for rule in rules:
             try:
                 if self.spec.evaluate(rule, self.resolver(phase, k, dict(local, **own), own=own)):
-                    return True
+                    return rule
             except TaskError:
                 continue  # the values the rule reads are not written yet
-        return False
+        return None
 
     @staticmethod
     def kill(proc, grace: float = 10.0) -> None:
@@ -892,7 +917,7 @@ class Runtime:
                     "reason": reason, "max_iterations": lp["max_iterations"], "carried": carried, "time": now()})
         return go
 
-    def stop_rule(self, loop: str, k: int, phase: str, index: int) -> bool:
+    def stop_rule(self, loop: str, k: int, phase: str, index: int) -> dict | None:
         lp = self.spec.loop(loop)
         ph = self.spec.phase(phase)
         rules = [r for r in lp.get("stops", []) if r["phase"] == phase]
@@ -1008,7 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
             print("continue" if rt.loop_step(args.loop, args.iteration) else "stop")
             return 0
         if args.cmd == "stop":
-            print("true" if rt.stop_rule(args.loop, args.iteration, args.phase, args.index) else "false")
+            print("true" if rt.stop_rule(args.loop, args.iteration, args.phase, args.index) is not None else "false")
             return 0
     except UsageError as e:
         print(f"aiwf_task: {e}", file=sys.stderr)

@@ -177,7 +177,8 @@ def test_when_false_skips_and_a_reader_says_why(tmp_path):
     p = d.task("run", "--phase", "never")
     assert (p.returncode, lines(p)) == (0, ["never i0/0 skipped exit="])
     rec = d.record("never")
-    assert (rec["state"], rec["exit"], rec["error"]) == ("skipped", None, "`when` is false: n > 100")
+    assert (rec["state"], rec["exit"], rec["error"], rec["reason"]) == ("skipped", None, None,
+                                                                        "`when` is false: n > 100")
     p = d.task("run", "--phase", "after_never")
     assert p.returncode == 3
     assert d.record("after_never")["error"] == \
@@ -378,7 +379,7 @@ def test_stop_rule_ends_a_running_task(tmp_path):
     assert time.monotonic() - started < 10   # not the 30 s the first walker would sleep
     assert (p.returncode, lines(p)) == (0, ["walk i0/0 stopped exit=143", "walk i0/1 done exit=0"])
     rec = d.record("walk", 0, 0)
-    assert (rec["state"], rec["error"]) == ("stopped", None)
+    assert (rec["state"], rec["error"], rec["reason"]) == ("stopped", None, "stop rule `walk.p < cut` holds")
     assert rec["outputs"] == {"p": 0.1, "trace": str(d.task_dir("walk", 0, 0) / "trace.txt")}
     p = d.task("stop", "--loop", "once", "--phase", "walk", "--index", "0")
     assert (p.returncode, p.stdout) == (0, "true\n")
@@ -432,3 +433,36 @@ def test_main_runs_in_process_and_in_a_thread(tmp_path, capsys):
     worker.join()
     assert box == {"rc": 0}
     assert capsys.readouterr().out.splitlines() == ["5"] + [f"make i0/{i} done exit=0" for i in range(5)]
+
+
+PICK = """aiwf 0.1
+workflow t {
+  task gen {
+    out xs: list<int>
+    run "echo [1, 2] > ${xs}"
+  }
+  task use {
+    foreach x in gen.xs
+    out y: int
+    run "echo ${x} > ${y}"
+  }
+}
+"""
+
+
+def test_an_item_list_that_cannot_be_made_fails_every_requested_task(tmp_path):
+    d = make(tmp_path, PICK)
+    p = d.task("run", "--phase", "use", "--range", "0:2")
+    missing = d.task_dir("gen") / "task.json"
+    message = f"output gen.xs (iteration 0) is not available: task gen[0] (iteration 0) has not run (no {missing})"
+    assert (p.returncode, lines(p)) == (3, ["use i0/0 failed exit=3", "use i0/1 failed exit=3"])
+    assert p.stderr == "".join(f"aiwf: task use[{i}] (iteration 0) failed: {message}\n" for i in (0, 1))
+    assert [d.record("use", 0, i)["error"] for i in (0, 1)] == [message, message]
+    d.phase("gen")
+    missing.write_text("{")
+    p = d.task("items", "--phase", "use")
+    assert (p.returncode, p.stdout) == (3, "")
+    assert p.stderr.startswith(f"aiwf_task: items: {missing} is not valid JSON: ")
+    d.phase("gen")
+    assert lines(d.phase("use")) == ["use i0/0 done exit=0", "use i0/1 done exit=0"]
+    assert [d.record("use", 0, i)["outputs"] for i in (0, 1)] == [{"y": 1}, {"y": 2}]
