@@ -20,7 +20,6 @@ capability table below and reported as AIWF901/AIWF902 by the compile command.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aiwfc.backend import Artefacts, Backend, Capability, EmitContext

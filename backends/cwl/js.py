@@ -69,10 +69,7 @@ def classify(typer: Typer, ref: ast.Ref, ctx: RefContext) -> ValueRef:
     res = typer.resolve(ref, ctx, report=False)
     if res is None:
         raise ValueError(f"unresolved reference `{ast.unparse(ref)}`")
-    head = ref.parts[0].text
-    if res.kind in ("port", "address"):
-        return ValueRef(res.kind, head, res.phase, res.port, tuple(res.fields))
-    return ValueRef(res.kind, head, res.phase, res.port, tuple(res.fields))
+    return ValueRef(res.kind, ref.parts[0].text, res.phase, res.port, tuple(res.fields))
 
 
 def with_fields(js: str, fields: tuple[str, ...]) -> str:

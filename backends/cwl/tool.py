@@ -332,6 +332,5 @@ def build_tool(scope: Scope, typer: Typer, phase: ir.Phase, opts: ToolOptions, *
     tool["inputs"] = {name: {"type": t} for name, t in inputs.types.items()}
     tool["outputs"] = outputs
     tool["baseCommand"] = ["bash", "-c"]
-    tool["arguments"] = [{"valueFrom": "${ var " + body.replace("aiwf_cmd = ", "aiwf_cmd = ", 1)
-                          + "; return aiwf_cmd; }"}]
+    tool["arguments"] = [{"valueFrom": "${ var " + body + "; return aiwf_cmd; }"}]
     return ToolSpec(tool, dict(inputs.feeds), dict(inputs.types))

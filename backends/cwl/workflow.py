@@ -35,10 +35,11 @@ from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_ex
 from aiwfc_backends.cwl.tool import CWLTOOL_NS, ToolSpec, project_relative
 from aiwfc_backends.cwl.types import cwl_type, optional
 
-__all__ = ["WorkflowBuilder", "WORKFLOW_REQUIREMENTS"]
+__all__ = ["WorkflowBuilder", "Place", "workflow_requirements"]
 
 
 def workflow_requirements() -> dict[str, Any]:
+    """What every workflow document needs (its inline ExpressionTools inherit it)."""
     return {
         "InlineJavascriptRequirement": {"expressionLib": list(EXPRESSION_LIB)},
         "StepInputExpressionRequirement": {},
@@ -47,8 +48,6 @@ def workflow_requirements() -> dict[str, Any]:
         "MultipleInputFeatureRequirement": {},
     }
 
-
-WORKFLOW_REQUIREMENTS = workflow_requirements
 
 
 class Place:
@@ -213,8 +212,6 @@ class WorkflowBuilder:
                 self.bind(place, step_in, name, svc.input(feed.name).value)
         if ph.foreach is not None:
             self.add_items(place, ph)
-            if "index" not in scatter:  # the items tool always yields indices; keep the pairing explicit
-                pass
         step: dict[str, Any] = {"run": tool_path, "in": step_in, "out": list(spec.doc["outputs"])}
         if scatter:
             step["scatter"] = scatter
@@ -411,6 +408,3 @@ class WorkflowBuilder:
         out["steps"] = place.steps
         return out
 
-
-def dumps_js(value: Any) -> str:
-    return json.dumps(value)
