@@ -466,3 +466,53 @@ def test_an_item_list_that_cannot_be_made_fails_every_requested_task(tmp_path):
     d.phase("gen")
     assert lines(d.phase("use")) == ["use i0/0 done exit=0", "use i0/1 done exit=0"]
     assert [d.record("use", 0, i)["outputs"] for i in (0, 1)] == [{"y": 1}, {"y": 2}]
+
+
+SERVICE = """aiwf 0.1
+workflow t {
+  service svc {
+    coupling = semi
+    out log: file = "log.txt"
+    run "%s"
+  }
+  task client {
+    uses = [svc]
+    out said: file = "said.txt"
+    run "echo ${svc.address} > ${said}"
+  }
+  task reader {
+    in log: file = svc.log
+    out lines: int
+    run "wc -l < ${log} > ${lines}"
+  }
+}
+"""
+
+
+def test_service_address_and_its_end(tmp_path):
+    d = make(tmp_path, SERVICE % r'''echo started > ${log}; echo '\"127.0.0.1:1234\"' > address.json; sleep 30''')
+    svc = d.popen("run", "--phase", "svc")
+    assert d.task("run", "--phase", "client").stdout == "client i0/0 done exit=0\n"
+    assert (d.task_dir("client") / "said.txt").read_text() == "127.0.0.1:1234\n"
+    svc.send_signal(signal.SIGTERM)
+    out, _ = svc.communicate(timeout=10)
+    assert (svc.returncode, out) == (0, "svc i0/0 done exit=143\n")
+    rec = d.record("svc")
+    assert (rec["state"], rec["outputs"]) == ("done", {"log": str(d.task_dir("svc") / "log.txt")})
+    assert d.task("run", "--phase", "reader").returncode == 0 and d.record("reader")["outputs"] == {"lines": 1}
+
+
+@pytest.mark.parametrize("command, wait, error", [
+    ("exit 1", "5", "service `svc` ended (failed) without writing {d}/address.json"),
+    ("sleep 30", "0.5", "service `svc` wrote no address ({d}/address.json) within 0.5 s"),
+])
+def test_service_without_an_address(tmp_path, command, wait, error):
+    d = make(tmp_path, SERVICE % command, env={"AIWF_SERVICE_WAIT": wait})
+    svc = d.popen("run", "--phase", "svc")
+    if command == "exit 1":
+        svc.communicate(timeout=10)
+    p = d.task("run", "--phase", "client")
+    assert (p.returncode, p.stdout) == (3, "client i0/0 failed exit=3\n")
+    assert d.record("client")["error"] == error.format(d=d.task_dir("svc"))
+    svc.send_signal(signal.SIGTERM)
+    svc.communicate(timeout=10)
