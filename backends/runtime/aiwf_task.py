@@ -97,7 +97,7 @@ task.json (RUN/tasks/P/iK/I/task.json, written atomically)
  "datasets": {name: {"path", "version", "sha256"}} (sha256 of a dataset read whole that declares
  no version and holds at most 1000 files / 256 MiB, else null), "outputs": {name: value}, "tracked":
  {name: value} (the phase's `track` list), "image": {"name", "recipe_hash", "sif",
- "container": bool} or null, "key": cache key, "host", "log_tail": last lines of stderr}
+ "container": bool (it ran inside), "digest": "sha256:..." of the SIF when it did} or null, "key": cache key, "host", "log_tail": last lines of stderr}
 
 Spec format (workflow.json, "format": "aiwf-runtime/1")
 -------------------------------------------------------
@@ -736,8 +736,25 @@ class Runtime:
                            "apptainer artefacts); running on the host")
             return ["bash", "-c", command]
         rec["image"]["container"] = True
+        rec["image"]["digest"] = self.image_digest(image["name"], sif)
         return [exe, "exec", *image.get("options", []), "--bind", f"{self.spec.project},{self.run}",
                 str(sif), "bash", "-c", command]
+
+    def image_digest(self, name: str, sif: Path) -> str:
+        """`sha256:...` of the image file, hashed once per run (RUN/images/<name>.json keeps it
+        while the file's size and modification time stay the same)."""
+        st = sif.stat()
+        cache = self.run / "images" / f"{name}.json"
+        try:
+            known = read_json(cache)
+        except TaskError:
+            known = None
+        if known and (known.get("path"), known.get("size"), known.get("mtime_ns")) == \
+                (str(sif), st.st_size, st.st_mtime_ns):
+            return known["digest"]
+        digest = "sha256:" + sha256_file(sif)
+        write_json(cache, {"path": str(sif), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "digest": digest})
+        return digest
 
     def attempts(self, phase, ph, k, i, d: Path, rec: dict, local: dict, names: dict, started: float):
         rules = ph.get("stop", [])

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from aiwfc import __version__
 from aiwfc.backend import EmitContext
+from aiwfc.exprcompile import PYTHON_PRELUDE
 from aiwfc.images import image_builds
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
@@ -249,6 +251,13 @@ def test_runtime_files_are_deterministic_and_stdlib_only():
     ctx = EmitContext(comp=comp, workflow=wf, plan=build_plan(comp, wf))
     first, second = runtime_files(ctx), runtime_files(ctx)
     assert first == second and sorted(first) == ["aiwf_task.py", "workflow.json"]
+    spec = json.loads(first["workflow.json"])
+    builds = image_builds(comp, wf)
+    assert spec["phases"]["sweep"]["image"] == {"name": "cuda_numpy", "options": ["--nv"],   # a GPU phase
+                                                "recipe_hash": builds["cuda_numpy"].recipe_hash,
+                                                "sif": "images/cuda_numpy.sif"}
+    assert spec["phases"]["simulate"]["image"]["options"] == []
+    assert spec["prelude"] == PYTHON_PRELUDE and spec["generator"] == f"aiwfc {__version__}"
     tree = pyast.parse(first["aiwf_task.py"])
     imported = {a.name.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom) and n.module}
