@@ -378,3 +378,25 @@ def test_examples_rewhitespaced_keep_their_meaning(index, data):
     text = join(data.draw, EXAMPLE_TOKENS[index])
     out = assert_same_meaning(text, CORPUS[index])
     assert ir_of(out, CORPUS[index]) == ir_of(CORPUS[index].read_text(), CORPUS[index])
+
+
+# Generated programs that mean something: bench/gen.py's `random` workflows (seeded; scatters,
+# gathers, feedback loops, services, datasets, all without errors), their tokens re-joined with
+# random whitespace and comments. The draws above rarely resolve (random kinds and attributes),
+# so it is here that the IR comparison has phases, ports and loops to compare.
+sys.path.insert(0, str(ROOT / "bench"))
+from gen import generate  # noqa: E402
+
+
+@settings(max_examples=40, **COMMON)
+@given(st.integers(0, 10_000), st.integers(2, 12), st.data())
+def test_generated_workflows_keep_their_ir(seed, size, data):
+    original = generate("random", size, seed)
+    text = join(data.draw, [str(t) for t in _lark().lex(original)])
+    path = ROOT / "generated.aiwf"
+    comp = load(str(path), text=text)
+    assert not comp.sink.has_errors, [d.message for d in comp.sink.items]
+    before = ir_of(text, path)
+    assert before["workflows"][0]["phases"], "the generator gave a workflow without phases"
+    out = assert_same_meaning(text, path)
+    assert ir_of(out, path) == before == ir_of(original, path)
