@@ -63,6 +63,17 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
         Evaluates P's `stop ... when` rules of loop L on task I's current outputs and
         prints `true` or `false` (`false` while the values the rule reads are not written).
 
+    python3 aiwf_task.py summary --spec S --run RUN [--out FILE]
+        The run as one JSON document built from the task.json and loop records (a base
+        for the backends' run.json, identical whatever engine ran the tasks):
+        {"format": "aiwf-run/1", "workflow", "params", "state": "done|failed|running|empty",
+         "counts": {state: n}, "phases": {P: {"iK": {state: n}}}, "loops": {L: [loop records]},
+         "tasks": [{"phase", "iteration", "index", "state", "exit", "seconds", "attempts",
+                    "start", "end"}], "failed": [{"phase", "iteration", "index", "exit", "error",
+                    "log_tail", "log"}], "tracked": [{"phase", "iteration", "index", "values",
+                    "command", "params", "datasets", "input_files", "image"}]}
+        printed, or written atomically to FILE.
+
 Exit status: 0 when every task is done, skipped, stopped or cached (and for items/loop/
 stop when they could be evaluated); a failed command's own exit status (the first
 failure's; 128+N for signal N); 3 when the runtime could not run or check a task (an
@@ -954,6 +965,45 @@ class Runtime:
         return self.must_stop(ph, phase, k, local, d, names, rules)
 
 
+def summary(rt: Runtime) -> dict:
+    """The `summary` document (see the module doc), in phase order, then iteration and index."""
+    order = {p: n for n, p in enumerate(rt.spec.doc.get("order") or rt.spec.phases)}
+    recs = []
+    for f in rt.run.glob("tasks/*/i*/*/task.json"):
+        try:
+            r = read_json(f)
+        except TaskError:
+            r = {"phase": f.parts[-4], "iteration": int(f.parts[-3][1:]), "index": int(f.parts[-2]),
+                 "state": "failed", "error": f"{f} is damaged"}
+        if r is not None and f.parts[-2].isdigit():
+            recs.append(r)
+    recs.sort(key=lambda r: (order.get(r["phase"], len(order)), r["iteration"], r["index"]))
+    counts: dict = {}
+    phases: dict = {}
+    for r in recs:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+        per = phases.setdefault(r["phase"], {}).setdefault(f"i{r['iteration']}", {})
+        per[r["state"]] = per.get(r["state"], 0) + 1
+    loops = {}
+    for name in rt.spec.loops:
+        loops[name] = [x for x in (read_json(p) for p in sorted(
+            (rt.run / "loops" / name).glob("i*.json"), key=lambda p: int(p.stem[1:]))) if x is not None]
+    state = "empty" if not recs else "failed" if counts.get("failed") else \
+        "running" if counts.get("running") else "done"
+    return {
+        "format": "aiwf-run/1", "workflow": rt.spec.workflow, "params": rt.spec.params, "state": state,
+        "counts": counts, "phases": phases, "loops": loops,
+        "tasks": [{k: r.get(k) for k in ("phase", "iteration", "index", "state", "exit", "seconds", "attempts",
+                                         "start", "end")} for r in recs],
+        "failed": [dict({k: r.get(k) for k in ("phase", "iteration", "index", "exit", "error", "log_tail")},
+                        log=str(rt.task_dir(r["phase"], r["iteration"], r["index"]) / "stderr.log"))
+                   for r in recs if r["state"] == "failed"],
+        "tracked": [dict({k: r.get(k) for k in ("phase", "iteration", "index", "command", "params", "datasets",
+                                                "input_files", "image")}, values=r["tracked"])
+                    for r in recs if r.get("tracked")],
+    }
+
+
 def check_type(value, typ: str) -> str | None:
     """Why a JSON value does not fit an aiwf type, or None."""
     base, item = type_of(typ)
@@ -1015,6 +1065,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("loop")
     common(p)
     p.add_argument("--loop", required=True)
+    p = sub.add_parser("summary")
+    common(p)
+    p.add_argument("--out")
     p = sub.add_parser("stop")
     common(p)
     p.add_argument("--loop", required=True)
@@ -1048,6 +1101,13 @@ def main(argv: list[str] | None = None) -> int:
             return rt.run_tasks(args.phase, args.iteration, indices, args.force)
         if args.cmd == "loop":
             print("continue" if rt.loop_step(args.loop, args.iteration) else "stop")
+            return 0
+        if args.cmd == "summary":
+            doc = summary(rt)
+            if args.out:
+                write_json(Path(args.out), doc)
+            else:
+                print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
         if args.cmd == "stop":
             print("true" if rt.stop_rule(args.loop, args.iteration, args.phase, args.index) is not None else "false")

@@ -262,3 +262,20 @@ def test_runtime_files_are_deterministic_and_stdlib_only():
     imported = {a.name.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom) and n.module}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_summary_of_a_run(example):
+    d = example("dynamic_orchestration")
+    p = d.task("summary")
+    assert p.returncode == 0
+    doc = json.loads(p.stdout)
+    assert (doc["format"], doc["workflow"], doc["state"]) == ("aiwf-run/1", "steer_md", "done")
+    assert doc["counts"] == {"done": 17, "stopped": 3}
+    assert doc["phases"]["md"] == {"i0": {"done": 4}, "i1": {"done": 4}, "i2": {"done": 1, "stopped": 3}}
+    assert [r["iteration"] for r in doc["loops"]["steer"]] == [0, 1, 2]
+    assert [t["phase"] for t in doc["tasks"]][:6] == ["grid", "md", "md", "md", "md", "md"]
+    assert [(t["phase"], t["iteration"], t["values"]) for t in doc["tracked"]] == [
+        ("fit", k, {"degree": 6, "metrics": d.record("fit", k)["outputs"]["metrics"]}) for k in range(3)] + [
+        ("report", 0, {"error": 0.0367})]
+    assert doc["failed"] == []
+    assert doc["params"]["n_walkers"] == 4

@@ -118,6 +118,13 @@ workflow t {
     assert [(a["attempt"], a["exit"]) for a in rec["attempt_log"]] == [(1, 7), (2, 7)]
     assert (d.task_dir("boom") / "stdout.attempt1.log").read_text() == "working\n"
     assert (d.task_dir("boom") / "stderr.log").read_text() == "oops\n"
+    out = d.run_dir / "run.json"
+    assert d.task("summary", "--out", str(out)).returncode == 0
+    doc = json.loads(out.read_text())
+    assert (doc["state"], doc["counts"]) == ("failed", {"failed": 1})
+    assert doc["failed"] == [{"phase": "boom", "iteration": 0, "index": 0, "exit": 7, "log_tail": "oops",
+                              "error": "the command exited with status 7",
+                              "log": str(d.task_dir("boom") / "stderr.log")}]
 
 
 def test_retry_that_succeeds(tmp_path):
