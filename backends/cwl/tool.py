@@ -30,7 +30,7 @@ from aiwfc.semantic import RefContext, Scope, Typer
 from aiwfc.syntax import ast
 
 from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_expr, with_fields
-from aiwfc_backends.cwl.types import cwl_type, value_output_eval
+from aiwfc_backends.cwl.types import cwl_type, optional, value_output_eval
 
 __all__ = ["Feed", "ToolSpec", "ToolOptions", "build_tool", "MIB", "service_outputs", "project_relative",
            "project_dataset_items"]
@@ -123,7 +123,10 @@ class _Renderer:
             port = ph.input(v.name)
             name = self._input_name(v.name)
             feed = Feed("service_port", v.name, service=ph.name) if self.service_of is not None else Feed("port", v.name)
-            return with_fields(self.inputs.need(name, cwl_type(port.type), feed), v.fields)
+            cwl = cwl_type(port.type)
+            if self.conditional_source(port):  # a skipped producer leaves null
+                cwl = optional(cwl)
+            return with_fields(self.inputs.need(name, cwl, feed), v.fields)
         if v.kind == "foreach":
             if project_dataset_items(self.scope, self.typer, ph) is not None:
                 # files of a dataset inside the project: the item is the path below `project`
@@ -149,6 +152,16 @@ class _Renderer:
             js = self.inputs.need(v.key, cwl_type(t), Feed("value", v.key, ref=ValueRef("port", v.name, v.phase, v.port)))
             return with_fields(js, v.fields)
         raise ValueError(f"`{ast.unparse(ref)}` cannot be used here")
+
+    def conditional_source(self, port: ir.Port) -> bool:
+        """Whether an input is bound to an output of a phase that runs only `when` ..."""
+        if port.value is None:
+            return False
+        for ref in self.typer.refs(port.value):
+            other = self.scope.phases.get(ref.parts[0].text)
+            if other is not None and other.when is not None and other is not self.phase:
+                return True
+        return False
 
     def dataset_value(self, name: str) -> str:
         self.datasets_used.add(name)

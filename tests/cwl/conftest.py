@@ -119,7 +119,8 @@ NATIVE_RUN = "dynamic_orchestration"  # also run in the v1.3.0-dev1 native loop 
 
 @pytest.fixture(scope="session")
 def cwl_runs(compiled, compiled_native, compiled_features, tmp_path_factory) -> dict[str, Run]:
-    """Runs keyed by example folder, plus `native:<folder>` for NATIVE_RUN and `features`."""
+    """Runs keyed by example folder, plus `native:<folder>` for NATIVE_RUN, `features`, and
+    `provenance` (the features workflow with `--provenance`; its research object in `ro/`)."""
     exe = cwltool_or_skip()
     base = tmp_path_factory.mktemp("cwl-runs")
     fake_bin = base / "fake-bin"
@@ -132,6 +133,9 @@ def cwl_runs(compiled, compiled_native, compiled_features, tmp_path_factory) -> 
     todo = [(folder, c, ["--enable-ext"]) for folder, c in compiled.items()]
     todo.append((f"native:{NATIVE_RUN}", compiled_native[NATIVE_RUN], ["--enable-ext", "--enable-dev"]))
     todo.append(("features", compiled_features, ["--enable-ext"]))
+    # cwltool 3.3's --provenance fails on float values in the job order (ruamel's ScalarFloat
+    # reaches the PROV JSON-LD serialiser): the features workflow has none.
+    todo.append(("provenance", compiled_features, ["--enable-ext", "--provenance", str(base / "ro")]))
     for folder, c, flags in todo:
         assert c.status == 0, c.diagnostics
         work = base / folder.replace(":", "-")

@@ -10,6 +10,7 @@ run with the GPU requirement as a hint and a fake `nvidia-smi` (see conftest.py)
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -99,3 +100,15 @@ def test_features_run(cwl_runs):
     assert out["param__shout"] is True
     with open(out["combine__all"]["path"]) as f:
         assert f.read() == "alpha\nbeta\nalpha\n"
+
+
+@pytest.mark.slow
+def test_provenance_records_tracked_values(cwl_runs):
+    """Tracked values are workflow outputs, so the research object of `--provenance` has them."""
+    run = cwl_runs["provenance"]
+    assert run.status == 0, run.log[-4000:]
+    ro = run.outdir.parent.parent / "ro"
+    outputs = json.loads((ro / "workflow" / "primary-output.json").read_text())
+    assert outputs["combine__total"] == 11 and outputs["param__shout"] is True
+    prov = (ro / "metadata" / "provenance" / "primary.cwlprov.json").read_text()
+    assert "combine__total" in prov and "param__shout" in prov
