@@ -233,12 +233,12 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20) -> str | None:
+def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20, file_hash=sha256_file) -> str | None:
     """sha256 of a file, or of a directory's (relative path, file sha256) list; None when
     missing, or when a directory holds more than `max_files` files or `max_bytes` bytes
     (hashing a large dataset for every task would cost more than the task)."""
     if path.is_file():
-        return sha256_file(path)
+        return file_hash(path)
     if not path.is_dir():
         return None
     files = sorted(p for p in path.rglob("*") if p.is_file())
@@ -246,7 +246,7 @@ def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20) -
         return None
     h = hashlib.sha256()
     for p in files:
-        h.update(f"{p.relative_to(path).as_posix()}\0{sha256_file(p)}\n".encode())
+        h.update(f"{p.relative_to(path).as_posix()}\0{file_hash(p)}\n".encode())
     return h.hexdigest()
 
 
@@ -687,7 +687,8 @@ class Runtime:
             path, version = self.dataset_dir(n), self.spec.datasets[n].get("version")
             whole = n not in ph.get("item_datasets", [])
             out[n] = {"path": path, "version": version,
-                      "sha256": sha256_path(Path(path)) if whole and version is None else None}
+                      "sha256": sha256_path(Path(path), file_hash=self.file_hash) if whole and version is None
+                      else None}
         return out
 
     def input_files(self, ph: dict, inputs: dict, item) -> dict:
@@ -705,7 +706,7 @@ class Runtime:
             paths.append(item)
         for p in paths:
             if p not in out:
-                out[p] = sha256_path(Path(p))
+                out[p] = sha256_path(Path(p), file_hash=self.file_hash)
         return out
 
     def cache_key(self, rec: dict) -> str:
@@ -747,24 +748,26 @@ class Runtime:
                            "apptainer artefacts); running on the host")
             return ["bash", "-c", command]
         rec["image"]["container"] = True
-        rec["image"]["digest"] = self.image_digest(image["name"], sif)
+        rec["image"]["digest"] = "sha256:" + self.file_hash(sif)
         return [exe, "exec", *image.get("options", []), "--bind", f"{self.spec.project},{self.run}",
                 str(sif), "bash", "-c", command]
 
-    def image_digest(self, name: str, sif: Path) -> str:
-        """`sha256:...` of the image file, hashed once per run (RUN/images/<name>.json keeps it
-        while the file's size and modification time stay the same)."""
-        st = sif.stat()
-        cache = self.run / "images" / f"{name}.json"
+    def file_hash(self, path: Path) -> str:
+        """sha256 of a file, computed once per run while its size and modification time stay
+        the same (RUN/.hashes/ remembers it): a large input read by every task of an array is
+        hashed once, not once per task. Concurrent writers write the same content atomically."""
+        st = path.stat()
+        key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+        cache = self.run / ".hashes" / f"{key}.json"
         try:
             known = read_json(cache)
         except TaskError:
             known = None
-        if known and (known.get("path"), known.get("size"), known.get("mtime_ns")) == \
-                (str(sif), st.st_size, st.st_mtime_ns):
-            return known["digest"]
-        digest = "sha256:" + sha256_file(sif)
-        write_json(cache, {"path": str(sif), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "digest": digest})
+        stamp = [str(path.resolve()), st.st_size, st.st_mtime_ns]
+        if known and known.get("stamp") == stamp:
+            return known["sha256"]
+        digest = sha256_file(path)
+        write_json(cache, {"stamp": stamp, "sha256": digest})
         return digest
 
     def attempts(self, phase, ph, k, i, d: Path, rec: dict, local: dict, names: dict, started: float):
@@ -788,14 +791,19 @@ class Runtime:
                     err.write((n + "\n").encode())
                 err.flush()
                 stopped = None
+                proc = None
                 try:
-                    proc = subprocess.Popen(argv, cwd=d, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+                    if self._terminated:
+                        code, error = 143, "terminated before the command started"
+                    else:
+                        proc = subprocess.Popen(argv, cwd=d, env=env, stdout=out, stderr=err,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
                 except OSError as e:
                     code, error = 127, f"cannot start {argv[0]}: {e}"
-                    proc = None
                 if proc is not None:
                     self._child = proc
+                    if self._terminated:  # the signal came while it was being started
+                        self.terminate()
                     stopped = self.wait(proc, ph, phase, k, local, d, names, rules)
                     self._child = None
                     code = exit_code(proc.returncode)
