@@ -45,10 +45,15 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
         0.2 s); when one holds, the task's process group gets SIGTERM and the task is
         `stopped` (excluded from gathers, like a skipped task). SIGTERM/SIGINT to this
         program are forwarded to the running command (a service's normal end).
-        Resume: a task whose task.json says `done` with the same `key` (sha256 of the
-        expanded command, input values, input file hashes and image recipe) and whose
-        outputs still exist is not run again; it is reported as `cached` (--force
-        re-runs it). One line per index on stdout:
+        Resume: a task whose task.json says `done` (or `stopped`) with the same `key`
+        (sha256 of the expanded command, input values, input file hashes, dataset
+        hashes, env and image recipe) and whose outputs still exist is not run again; it
+        is reported as `cached` (--force re-runs it). File hashes are computed once per
+        run and file (RUN/.hashes/ keeps them while size and mtime stay the same); a
+        SIGTERM before the command started records it failed with exit 143, never run.
+        Environment of the command: the caller's, the phase's `env`, and AIWF_RUN,
+        AIWF_PHASE, AIWF_ITERATION, AIWF_INDEX, AIWF_TASK_DIR, AIWF_PROJECT.
+        One line per index on stdout:
             <phase> i<K>/<I> <done|failed|skipped|stopped|cached> exit=<N>
         A failed task's error and log tail go to stderr.
 

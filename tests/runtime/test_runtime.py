@@ -201,10 +201,21 @@ def test_stop_command_evaluates_a_rule_on_a_task(example):
 def test_resume_skips_completed_tasks(example, tmp_path):
     d = example("multistage_pipeline")
     before = {f: f.read_text() for f in d.run_dir.glob("tasks/*/i0/*/task.json")}
-    again = Driver(d.out, d.run_dir).run()
+    Driver(d.out, d.run_dir, bundled=True).run()
+    again = Driver(d.out, d.run_dir)
     assert {f: f.read_text() for f in d.run_dir.glob("tasks/*/i0/*/task.json")} == before
     p = again.task("run", "--phase", "solve", "--range", "0:4")
     assert (p.returncode, p.stdout) == (0, "".join(f"solve i0/{i} cached exit=0\n" for i in range(4)))
+
+
+def test_param_override_and_bundles(tmp_path):
+    compile_runtime(ROOT / "examples" / "multistage_pipeline" / "screen.aiwf", tmp_path / "out", {"keep": "2"})
+    d = Driver(tmp_path / "out", tmp_path / "run", bundled=True).run()
+    assert [c for c in d.calls if c[0] == "run" and c[2] == "solve"] == [
+        ["run", "--phase", "solve", "--iteration", "0", "--range", "0:2"]]
+    assert d.record("filter")["params"] == {"keep": 2, "target_gap": 0.05}
+    assert d.record("filter")["outputs"]["selected"] == [31, 21]
+    assert d.record("rank")["tracked"] == {"best": 31, "filter_error": 0.1337}
 
 
 # ---------------------------------------------------------------- the spec
