@@ -5,13 +5,15 @@ Positions in these assertions are LSP's: 0-based lines and characters.
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from aiwfc.fmt import format_text
-from tests.lsp.client import apply_edits, run
+from aiwfc.pipeline import analyse
+from tests.lsp.client import Session, apply_edits, run
 
 pytest.importorskip("pygls", reason="pygls (the `lsp` extra) is not installed")
 
@@ -216,8 +218,6 @@ def test_document_symbols_outline(workspace):
 
 def test_examples_open_without_errors():
     """Every example, opened as an editor would, gets the diagnostics `aiwfc check` gives."""
-    from aiwfc.pipeline import analyse  # the reference
-
     paths = sorted(ROOT.glob("examples/*/*.aiwf"))
 
     async def scenario(s):
@@ -232,3 +232,23 @@ def test_examples_open_without_errors():
         want = [(d.code, d.span.line - 1, d.span.column - 1) for d in analyse(str(p)).sink.sorted()
                 if d.span.file == str(p)]
         assert [(d.code, d.range.start.line, d.range.start.character) for d in got[p]] == want, p
+
+
+def test_site_from_initialization_options(workspace):
+    """`initializationOptions.site` binds a site the file does not import, as `check --site` does."""
+    uri = (workspace / "lib.aiwf").as_uri()
+
+    async def main():
+        s = Session()
+        await s.start(options={"site": "local"})
+        try:
+            s.open(uri, LIB)
+            await s.diagnostics(uri, 1)
+            return await s.hover(uri, 2, 10)
+        finally:
+            await s.stop()
+
+    hover = asyncio.run(main())
+    assert hover.contents.value == (
+        "**resource small**\n\n1 core per task, 1GiB memory per node, walltime 10m\n\n"
+        "runs on partition `local` of site `local` (1 node, 8 cores, 16GiB, max 7d)")
