@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.lsp.client import run
-
 pytest.importorskip("pygls", reason="pygls (the `lsp` extra) is not installed")
+
+from tests.lsp.client import run  # noqa: E402
+
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.glob("examples/*/*.aiwf"))

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from aiwfc.fmt import format_text
-from aiwfc.pipeline import analyse
-from tests.lsp.client import Session, apply_edits, run
-
 pytest.importorskip("pygls", reason="pygls (the `lsp` extra) is not installed")
+
+from aiwfc.fmt import format_text  # noqa: E402
+from aiwfc.pipeline import analyse  # noqa: E402
+from tests.lsp.client import Session, apply_edits, run  # noqa: E402
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
