@@ -526,3 +526,13 @@ def test_service_without_an_address(tmp_path, command, wait, error):
     assert d.record("client")["error"] == error.format(d=d.task_dir("svc"))
     svc.send_signal(signal.SIGTERM)
     svc.communicate(timeout=10)
+
+
+def test_hostile_param_override_from_the_command_line(tmp_path):
+    text = 'aiwf 0.1\nworkflow t {\n  param msg: string = "x"\n  task say {\n    out said: file = "said.txt"\n' \
+           '    run "printf \'[%s]\' ${msg} > ${said}"\n  }\n}\n'
+    hostile = 'it\'s "q" $(touch pwned) ${HOME} `id`'
+    d = make(tmp_path, text, {"msg": hostile}).run()
+    assert (d.task_dir("say") / "said.txt").read_text() == f"[{hostile}]"
+    assert d.record("say")["params"] == {"msg": hostile}
+    assert not list(tmp_path.rglob("pwned"))
