@@ -179,6 +179,10 @@ class Unavailable(TaskError):
     """A value that does not exist by design (a skipped or stopped producer)."""
 
 
+class UsageError(Exception):
+    """Bad arguments or an unreadable spec: exit status 2."""
+
+
 # ---------------------------------------------------------------- small helpers
 
 def bash_quote(text: str) -> str:
@@ -329,10 +333,6 @@ class Spec:
             raise
         except Exception as e:  # noqa: BLE001 - a run-time value the checks could not see
             raise TaskError(f"cannot evaluate `{expr.get('text', expr['expr'])}`: {type(e).__name__}: {e}") from None
-
-
-class UsageError(Exception):
-    """Bad arguments or an unreadable spec: exit status 2."""
 
 
 # ---------------------------------------------------------------- the runtime
