@@ -53,8 +53,19 @@ class Item:
                                   insert_text=self.insert)
 
 
-def complete(cur: Cursor, index: Index | None, comp_program: ir.Program | None) -> list[Item]:
-    """The completion items for a cursor context."""
+def complete(cur: Cursor, index: Index | None, comp_program: ir.Program | None = None,
+             fallback: Index | None = None) -> list[Item]:
+    """The completion items for a cursor context. `fallback` is the index of the last text
+    that parsed cleanly: what the recovering parser lost of a half-typed block (the ports
+    after a broken line) is still offered from it, after the current names."""
+    items = _complete(cur, index)
+    if fallback is not None and fallback is not index:
+        labels = {i.label for i in items}
+        items += [i for i in _complete(cur, fallback) if i.label not in labels]
+    return items
+
+
+def _complete(cur: Cursor, index: Index | None) -> list[Item]:
     wf = cur.enclosing(("workflow",))
     phase = cur.enclosing(ir.PHASE_KINDS)
     sc = index.scope(wf[1]) if index is not None and wf is not None and wf[1] else None

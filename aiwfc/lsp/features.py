@@ -21,7 +21,8 @@ from aiwfc.lsp.cursor import cursor_at
 from aiwfc.lsp.hover import hover_text
 from aiwfc.lsp.server import AiwfLanguageServer
 from aiwfc.lsp.symbols import document_symbols
-from aiwfc.resolve.imports import stdlib_root
+from aiwfc.lsp.index import contains
+from aiwfc.resolve.imports import locate, stdlib_root
 from aiwfc.source import Span
 
 log = logging.getLogger("aiwfc.lsp")
@@ -107,7 +108,8 @@ def create_server() -> AiwfLanguageServer:
         doc = ls.ready(params.text_document.uri)
         src = ls.source(doc)
         offset = convert.offset_of(src, params.position, ls.workspace.position_codec)
-        items = complete(cursor_at(src.text, offset), doc.index, doc.comp.program if doc.comp else None)
+        items = complete(cursor_at(src.text, offset), doc.index, doc.comp.program if doc.comp else None,
+                         doc.last_good)
         seen, out = set(), []
         for it in items:
             if it.label not in seen:
@@ -120,9 +122,17 @@ def create_server() -> AiwfLanguageServer:
     def definition(ls: AiwfLanguageServer, params: lsp.DefinitionParams):
         doc = ls.ready(params.text_document.uri)
         hit = ls.symbol_at(doc, params.position)
-        if hit is None:
-            return None
-        return ls.location(hit[1].span, ls.sources(doc))
+        if hit is not None:
+            return ls.location(hit[1].span, ls.sources(doc))
+        line, column = ls.position(doc, params.position)
+        module = doc.modules.get(doc.path)
+        for imp in module.imports if module is not None else ():
+            if contains(imp.target.span, line, column):  # an import's string: the module it names
+                found = locate(imp.target.text, doc.path if Path(doc.path).exists() else None)
+                if found is not None:
+                    start = lsp.Position(0, 0)
+                    return lsp.Location(uri=convert.uri_of(str(found)), range=lsp.Range(start, start))
+        return None
 
     @ls.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     @guarded([])

@@ -59,6 +59,18 @@ class Document:
     seconds: float = 0.0  # how long the last analysis took
     published_version: int | None = None
     finished: float = float("-inf")  # loop time when the last analysis ended
+    good_modules: dict[str, ast.Module] = field(default_factory=dict)
+    _good_index: Index | None = None
+
+    @property
+    def last_good(self) -> Index | None:
+        """The index of the last text without syntax errors: completion falls back on it for
+        names the recovering parser lost in a half-typed block."""
+        if self.good_modules is self.modules:
+            return self.index
+        if self._good_index is None or self._good_index.modules is not self.good_modules:
+            self._good_index = Index(self.good_modules) if self.good_modules else None
+        return self._good_index
 
     @property
     def index(self) -> Index | None:
@@ -127,6 +139,8 @@ class AiwfLanguageServer(LanguageServer):
             return
         doc.analysed, doc.comp, doc.modules, doc._index = text, comp, modules, None
         doc.diagnostics = comp.sink.sorted()
+        if not any(d.code < "AIWF100" for d in doc.diagnostics):
+            doc.good_modules = modules
         doc.seconds = time.perf_counter() - start
         self.publish(doc)
         log.info("analysed %s v%s in %.1f ms (published after %.1f ms)", uri, doc.version, doc.seconds * 1000,

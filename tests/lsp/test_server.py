@@ -253,3 +253,25 @@ def test_site_from_initialization_options(workspace):
     assert hover.contents.value == (
         "**resource small**\n\n1 core per task, 1GiB memory per node, walltime 10m\n\n"
         "runs on partition `local` of site `local` (1 node, 8 cores, 16GiB, max 7d)")
+
+
+def test_half_typed_block_still_completes_and_imports_lead_to_their_file(workspace):
+    uri = (workspace / "main.aiwf").as_uri()
+    # a dangling `make.`: the parser's recovery loses the ports after it
+    broken = MAIN.replace("    resources = smal\n", "    resources = small\n    in ys: list<file> = make.\n")
+
+    async def scenario(s):
+        s.open(uri, MAIN)
+        await s.diagnostics(uri, 1)
+        v = s.change(uri, broken)
+        diags = await s.diagnostics(uri, v)
+        # `run "cat ${` in `use`, whose block the parser could not read whole
+        names = await s.completion(uri, 17, 15)
+        lib = await s.definition(uri, 2, 10)  # inside "lib.aiwf" of the import
+        return diags, names, lib
+
+    diags, names, lib = run(scenario)
+    assert "AIWF001" in [d.code for d in diags]
+    assert names[:2] == ["ys", "project"]  # what the current text still has
+    assert {"xs", "best"} <= set(names)  # from the last text that parsed
+    assert (lib.uri, lib.range.start.line) == ((workspace / "lib.aiwf").as_uri(), 0)
