@@ -169,16 +169,29 @@ def test_completion_in_context(workspace):
 def test_rename_updates_every_use(workspace):
     uri = (workspace / "main.aiwf").as_uri()
 
+    lib_uri = (workspace / "lib.aiwf").as_uri()
+
     async def scenario(s):
         s.open(uri, MAIN)
         await s.diagnostics(uri, 1)
-        return await s.rename(uri, 9, 9, "files")  # the port `data` of `make`
+        port = await s.rename(uri, 9, 9, "files")  # the port `data` of `make`
+        library = await s.rename(uri, 7, 18, "tiny")  # a resource class defined in the imported lib.aiwf
+        try:
+            await s.rename(uri, 7, 18, "not a name")
+            refused = False
+        except Exception:  # noqa: BLE001 - the server answers with an error
+            refused = True
+        return port, library, refused
 
-    edit = run(scenario)
-    assert list(edit.changes) == [uri]
-    out = apply_edits(MAIN, edit.changes[uri])
+    port, library, refused = run(scenario)
+    assert list(port.changes) == [uri]
+    out = apply_edits(MAIN, port.changes[uri])
     assert out == MAIN.replace("out data:", "out files:").replace("${data}", "${files}") \
         .replace("make.data", "make.files")
+    assert sorted(library.changes) == sorted([uri, lib_uri])
+    assert apply_edits(MAIN, library.changes[uri]) == MAIN.replace("resources = small", "resources = tiny")
+    assert apply_edits(LIB, library.changes[lib_uri]) == LIB.replace("resource small", "resource tiny")
+    assert refused
 
 
 def test_formatting_and_code_action(workspace):
