@@ -139,7 +139,8 @@ def cwl_runs(compiled, compiled_native, compiled_features, tmp_path_factory) -> 
     for folder, c, flags in todo:
         assert c.status == 0, c.diagnostics
         work = base / folder.replace(":", "-")
-        work.mkdir()
+        for d in ("tmp", "tmpout"):
+            (work / d).mkdir(parents=True)
         cmd = [exe, *flags, "--no-container", "--outdir", str(work / "out"),
                "--tmpdir-prefix", str(work / "tmp") + "/", "--tmp-outdir-prefix", str(work / "tmpout") + "/",
                str(c.workflow), str(c.job)]
