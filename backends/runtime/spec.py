@@ -19,16 +19,18 @@ variable, its own ports) first, then params, datasets, and other phases' outputs
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from aiwfc import __version__
 from aiwfc.backend import EmitContext
 from aiwfc.exprcompile import PYTHON_PRELUDE, to_python
-from aiwfc.graph import build_graph
-from aiwfc.images import exec_options, image_builds, site_of
+from aiwfc.graph import WorkflowGraph, build_graph
+from aiwfc.images import ImageBuild, exec_options, image_builds, site_of
 from aiwfc.ir import models as ir
-from aiwfc.plan import build_plan
+from aiwfc.plan import PlanJob, build_plan
+from aiwfc.resolve.load import Compilation
 from aiwfc.semantic import Scope, const_value
 from aiwfc.syntax import ast
 
@@ -131,11 +133,9 @@ def build_spec(ctx: EmitContext) -> dict:
     builds = image_builds(comp, wf)
     site = comp.site
     params = dict(plan.params) if plan.params else {p.name: const_value(p.default, scope.params) for p in wf.params}
-    phases = {}
-    for name in order:
-        ph = scope.phases[name]
-        job = plan.job(job_of.get(name, name))
-        phases[name] = _phase(c, scope, ph, loop_of.get(name), job, builds, comp, wf, graph)
+    known = _Known(comp, wf, scope, graph, builds, c)
+    phases = {name: _phase(known, scope.phases[name], loop_of.get(name), plan.job(job_of.get(name, name)))
+              for name in order}
     loops = {}
     for fb in wf.feedbacks:
         region = next((lp for lp in plan.loops if lp.name == fb.name), None)
@@ -170,7 +170,21 @@ def build_spec(ctx: EmitContext) -> dict:
     }
 
 
-def _phase(c: _Compiler, scope: Scope, ph: ir.Phase, loop: str | None, job, builds, comp, wf, graph) -> dict:
+@dataclass
+class _Known:
+    """What every phase's entry is built from."""
+
+    comp: Compilation
+    wf: ir.Workflow
+    scope: Scope
+    graph: WorkflowGraph
+    builds: dict[str, ImageBuild]
+    compiler: _Compiler
+
+
+def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -> dict:
+    """One phase's entry of the spec (see aiwf_task.py's docstring for its keys)."""
+    c, scope, wf, comp, graph, builds = known.compiler, known.scope, known.wf, known.comp, known.graph, known.builds
     base = list(BUILTINS) + ([ph.foreach.var] if ph.foreach is not None else [])
     with_inputs = base + [p.name for p in ph.inputs]
     full = with_inputs + [p.name for p in ph.outputs]
