@@ -13,6 +13,8 @@ import pytest
 
 pytest.importorskip("pygls", reason="pygls (the `lsp` extra) is not installed")
 
+from lsprotocol import types as lsp  # noqa: E402
+
 from aiwfc.fmt import format_text  # noqa: E402
 from aiwfc.pipeline import analyse  # noqa: E402
 from tests.lsp.client import Session, apply_edits, run  # noqa: E402
@@ -288,3 +290,26 @@ def test_half_typed_block_still_completes_and_imports_lead_to_their_file(workspa
     assert names[:2] == ["ys", "project"]  # what the current text still has
     assert {"xs", "best"} <= set(names)  # from the last text that parsed
     assert (lib.uri, lib.range.start.line) == ((workspace / "lib.aiwf").as_uri(), 0)
+
+
+def test_save_analyses_again_with_imports_as_they_are_on_disk(workspace):
+    uri = (workspace / "main.aiwf").as_uri()
+    fixed = MAIN.replace("resources = smal\n", "resources = small\n")
+
+    async def scenario(s):
+        s.open(uri, fixed)
+        before = await s.diagnostics(uri, 1)
+        (workspace / "lib.aiwf").write_text(LIB.replace("resource small", "resource tiny"))
+        count = len(s.published[uri])
+        s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=s.doc(uri)))
+        while len(s.published[uri]) == count:
+            await asyncio.sleep(0.01)
+        return before, s.published[uri][-1].diagnostics
+
+    before, after = run(scenario)
+    assert [d.code for d in before] == ["AIWF601"]
+    assert [(d.code, d.range.start.line, d.range.start.character, d.message) for d in after] == [
+        ("AIWF101", 7, 16, "resource `small` is not defined"),
+        ("AIWF101", 13, 16, "resource `small` is not defined"),
+        ("AIWF601", 18, 11, "feedback loop `loop` has no bound"),
+    ]
