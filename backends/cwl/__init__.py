@@ -102,7 +102,7 @@ class CwlBackend(Backend):
             tools[ph.name] = spec
             tool_paths[ph.name] = f"tools/{ph.name}.cwl"
         params = dict(plan.params) if plan is not None else {}
-        builder = WorkflowBuilder(scope, typer, tools, params, loop_form)
+        builder = WorkflowBuilder(scope, typer, tools, params, loop_form, ctx.source_name)
         main = Place(None)
         main.inputs["project"] = {"type": "Directory", "doc": "the directory of the workflow's source file"}
         for p in wf.params:

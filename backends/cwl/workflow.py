@@ -69,8 +69,9 @@ class WorkflowBuilder:
     """Builds the main workflow and the loop bodies from the phases' tools."""
 
     def __init__(self, scope: Scope, typer: Typer, tools: dict[str, ToolSpec], params: dict[str, Any],
-                 loop_form: str = "ext"):
+                 loop_form: str = "ext", source_name=lambda f: f):
         self.scope, self.typer, self.tools = scope, typer, tools
+        self.source_name = source_name
         self.wf = scope.workflow
         self.params = params
         self.loop_form = loop_form
@@ -90,6 +91,10 @@ class WorkflowBuilder:
                 ph, _, name = c.target.partition(".")
                 self.carries[(ph, name)] = c
         self.bodies: dict[str, Place] = {}
+
+    def where(self, node) -> str:
+        """`steer_md.aiwf:34` for a phase or loop (the source comment of its step)."""
+        return f"{self.source_name(node.span.file)}:{node.span.line}" if node.span is not None else ""
 
     # ------------------------------------------------------------ values
     def loop_of(self, phase: str) -> ir.Feedback | None:
@@ -212,7 +217,10 @@ class WorkflowBuilder:
                 self.bind(place, step_in, name, svc.input(feed.name).value)
         if ph.foreach is not None:
             self.add_items(place, ph)
-        step: dict[str, Any] = {"run": tool_path, "in": step_in, "out": list(spec.doc["outputs"])}
+        step: dict[str, Any] = {"label": f"{ph.kind} {ph.name}"}
+        if self.where(ph):
+            step["doc"] = f"from {self.where(ph)}"
+        step.update({"run": tool_path, "in": step_in, "out": list(spec.doc["outputs"])})
         if scatter:
             step["scatter"] = scatter
             if len(scatter) > 1:
@@ -388,7 +396,10 @@ class WorkflowBuilder:
         for c in fb.next:
             ph, _, name = c.target.partition(".")
             feeds[f"carry__{ph}__{name}"] = f"next__{ph}__{name}"
-        step: dict[str, Any] = {"run": body_path, "in": step_in, "out": list(body.outputs)}
+        step: dict[str, Any] = {"label": f"feedback {fb.name}"}
+        if self.where(fb):
+            step["doc"] = f"from {self.where(fb)}"
+        step.update({"run": body_path, "in": step_in, "out": list(body.outputs)})
         if self.loop_form == "native":
             step["when"] = when
             step["loop"] = {k: {"outputSource": v} for k, v in feeds.items()}

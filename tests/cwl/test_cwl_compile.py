@@ -13,6 +13,7 @@ import filecmp
 import pytest
 import yaml
 
+from aiwfc_backends.cwl.documents import to_yaml
 from tests.cwl.conftest import EXAMPLES, ROOT, compile_example
 
 LOOP_FILES = {"dynamic_orchestration": "steer", "inverse_design": "search", "distributed_models": "rounds",
@@ -204,3 +205,14 @@ def test_features_when_dataset_items_staging_and_mpi(compiled_features):
         "entryname": "texts"}]}
     ranked = load(c, "tools/ranked.cwl")
     assert ranked["hints"]["cwltool:MPIRequirement"] == {"processes": 1}
+
+
+@pytest.mark.parametrize("value", [
+    "plain", "it's", 'say "hi"', "a: b", "x #y", "true", "Null", "12.4", "-c", "", " lead", "trail ",
+    "two\nlines", "tab\there", "ünïcode ✓", "$(inputs.x)", "${ return 1; }", "file:///a b/c", "*", "- x",
+    "cwltool:Loop", "key:", "@at", "`tick`", "{not: flow}", "[x]", "%pc", "!bang", "&amp", "|pipe", ">fold",
+])
+def test_yaml_writer_round_trips(value):
+    doc = {"k": value, value or "empty": [value, {"n": 1, "f": 0.5, "b": False, "z": None}], "e": [], "d": {},
+           "nested": [[1, [value]], {"in": {"deep": [value]}}]}
+    assert yaml.safe_load(to_yaml(doc)) == doc

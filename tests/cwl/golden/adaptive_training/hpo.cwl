@@ -94,6 +94,8 @@ outputs:
     doc: 'tracked param epochs'
 steps:
   holdout:
+    label: 'preprocess holdout'
+    doc: 'from hpo.aiwf:24'
     run: tools/holdout.cwl
     in:
       project: project
@@ -101,6 +103,8 @@ steps:
     - validation
     - store
   more_data:
+    label: 'feedback more_data'
+    doc: 'from hpo.aiwf:69'
     run: loops/more_data.cwl
     in:
       loop_iteration:

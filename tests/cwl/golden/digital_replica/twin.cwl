@@ -71,6 +71,8 @@ outputs:
     doc: 'tracked param damping'
 steps:
   calibrate:
+    label: 'simulation calibrate'
+    doc: 'from twin.aiwf:23'
     run: tools/calibrate.cwl
     in:
       project: project
@@ -79,6 +81,8 @@ steps:
     out:
     - data
   fit:
+    label: 'training fit'
+    doc: 'from twin.aiwf:29'
     run: tools/fit.cwl
     in:
       project: project
@@ -87,6 +91,8 @@ steps:
     - model
     - metrics
   plant:
+    label: 'simulation plant'
+    doc: 'from twin.aiwf:46'
     run: tools/plant.cwl
     in:
       project: project
@@ -99,6 +105,8 @@ steps:
     - traj
     - svc__replica__log
   compare:
+    label: 'analysis compare'
+    doc: 'from twin.aiwf:53'
     run: tools/compare.cwl
     in:
       project: project

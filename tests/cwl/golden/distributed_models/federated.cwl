@@ -100,6 +100,8 @@ outputs:
     doc: 'tracked param learning_rate'
 steps:
   prepare_north:
+    label: 'preprocess prepare_north'
+    doc: 'from federated.aiwf:23'
     run: tools/prepare_north.cwl
     in:
       project: project
@@ -107,6 +109,8 @@ steps:
     out:
     - data
   prepare_south:
+    label: 'preprocess prepare_south'
+    doc: 'from federated.aiwf:30'
     run: tools/prepare_south.cwl
     in:
       project: project
@@ -114,6 +118,8 @@ steps:
     out:
     - data
   setup:
+    label: 'preprocess setup'
+    doc: 'from federated.aiwf:37'
     run: tools/setup.cwl
     in:
       project: project
@@ -121,6 +127,8 @@ steps:
     - model
     - test
   rounds:
+    label: 'feedback rounds'
+    doc: 'from federated.aiwf:82'
     run: loops/rounds.cwl
     in:
       loop_iteration:

@@ -100,6 +100,8 @@ outputs:
     doc: 'tracked param degree'
 steps:
   grid:
+    label: 'preprocess grid'
+    doc: 'from steer_md.aiwf:27'
     run: tools/grid.cwl
     in:
       project: project
@@ -110,6 +112,8 @@ steps:
     - seeds
     - prior
   steer:
+    label: 'feedback steer'
+    doc: 'from steer_md.aiwf:61'
     run: loops/steer.cwl
     in:
       loop_iteration:
@@ -155,6 +159,8 @@ steps:
           carry__fit__history: next__fit__history
         outputMethod: last
   report:
+    label: 'analysis report'
+    doc: 'from steer_md.aiwf:71'
     run: tools/report.cwl
     in:
       project: project

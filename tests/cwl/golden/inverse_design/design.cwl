@@ -93,6 +93,8 @@ outputs:
     doc: 'tracked param per_round'
 steps:
   init:
+    label: 'preprocess init'
+    doc: 'from design.aiwf:23'
     run: tools/init.cwl
     in:
       project: project
@@ -102,6 +104,8 @@ steps:
     - designs
     - history
   search:
+    label: 'feedback search'
+    doc: 'from design.aiwf:55'
     run: loops/search.cwl
     in:
       loop_iteration:
@@ -138,6 +142,8 @@ steps:
           carry__refit__history: next__refit__history
         outputMethod: last
   report:
+    label: 'analysis report'
+    doc: 'from design.aiwf:63'
     run: tools/report.cwl
     in:
       project: project

@@ -61,6 +61,8 @@ outputs:
     doc: 'tracked: rank.filter_error'
 steps:
   generate:
+    label: 'preprocess generate'
+    doc: 'from screen.aiwf:24'
     run: tools/generate.cwl
     in:
       project: project
@@ -69,6 +71,8 @@ steps:
     out:
     - library
   filter:
+    label: 'inference filter'
+    doc: 'from screen.aiwf:30'
     run: tools/filter.cwl
     in:
       project: project
@@ -101,6 +105,8 @@ steps:
     - items
     - index
   solve:
+    label: 'simulation solve'
+    doc: 'from screen.aiwf:38'
     run: tools/solve.cwl
     in:
       project: project
@@ -111,6 +117,8 @@ steps:
     scatter:
     - candidate
   rank:
+    label: 'analysis rank'
+    doc: 'from screen.aiwf:46'
     run: tools/rank.cwl
     in:
       project: project

@@ -113,6 +113,8 @@ steps:
     - items
     - index
   simulate:
+    label: 'simulation simulate'
+    doc: 'from hpo.aiwf:31'
     run: '../tools/simulate.cwl'
     in:
       project: project
@@ -127,6 +129,8 @@ steps:
     - index
     scatterMethod: dotproduct
   collect:
+    label: 'preprocess collect'
+    doc: 'from hpo.aiwf:38'
     run: '../tools/collect.cwl'
     in:
       project: project
@@ -161,6 +165,8 @@ steps:
     - items
     - index
   sweep:
+    label: 'training sweep'
+    doc: 'from hpo.aiwf:46'
     run: '../tools/sweep.cwl'
     in:
       project: project
@@ -177,6 +183,8 @@ steps:
     - index
     scatterMethod: dotproduct
   select:
+    label: 'analysis select'
+    doc: 'from hpo.aiwf:57'
     run: '../tools/select.cwl'
     in:
       project: project

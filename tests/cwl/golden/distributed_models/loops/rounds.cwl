@@ -95,6 +95,8 @@ outputs:
     outputSource: evaluate/metrics
 steps:
   train_north:
+    label: 'training train_north'
+    doc: 'from federated.aiwf:44'
     run: '../tools/train_north.cwl'
     in:
       project: project
@@ -110,6 +112,8 @@ steps:
     - model
     - metrics
   train_south:
+    label: 'training train_south'
+    doc: 'from federated.aiwf:55'
     run: '../tools/train_south.cwl'
     in:
       project: project
@@ -125,6 +129,8 @@ steps:
     - model
     - metrics
   aggregate:
+    label: 'task aggregate'
+    doc: 'from federated.aiwf:66'
     run: '../tools/aggregate.cwl'
     in:
       project: project
@@ -135,6 +141,8 @@ steps:
     out:
     - model
   evaluate:
+    label: 'analysis evaluate'
+    doc: 'from federated.aiwf:73'
     run: '../tools/evaluate.cwl'
     in:
       project: project

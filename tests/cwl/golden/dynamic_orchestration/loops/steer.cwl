@@ -134,6 +134,8 @@ steps:
     - items
     - index
   md:
+    label: 'simulation md'
+    doc: 'from steer_md.aiwf:34'
     run: '../tools/md.cwl'
     in:
       project: project
@@ -183,6 +185,8 @@ steps:
     - traj
     - progress
   fit:
+    label: 'training fit'
+    doc: 'from steer_md.aiwf:43'
     run: '../tools/fit.cwl'
     in:
       project: project
@@ -197,6 +201,8 @@ steps:
     - model
     - metrics
   score:
+    label: 'inference score'
+    doc: 'from steer_md.aiwf:53'
     run: '../tools/score.cwl'
     in:
       project: project

@@ -116,6 +116,8 @@ steps:
     - items
     - index
   simulate:
+    label: 'simulation simulate'
+    doc: 'from design.aiwf:30'
     run: '../tools/simulate.cwl'
     in:
       project: project
@@ -128,6 +130,8 @@ steps:
     - index
     scatterMethod: dotproduct
   refit:
+    label: 'training refit'
+    doc: 'from design.aiwf:37'
     run: '../tools/refit.cwl'
     in:
       project: project
@@ -142,6 +146,8 @@ steps:
     - metrics
     - best_error
   propose:
+    label: 'inference propose'
+    doc: 'from design.aiwf:48'
     run: '../tools/propose.cwl'
     in:
       project: project
