@@ -134,7 +134,7 @@ def describe(comp: Compilation, sym: Symbol) -> str:
     elif isinstance(node, ir.Foreach):
         ph = _phase(comp, sym)
         item = _foreach_type(comp, sym, ph)
-        lines.append(f"`foreach {node.var} in {ast.unparse(node.source)}`" + (f": each item a `{item}`" if item else ""))
+        lines.append(f"`foreach {node.var} in {ast.unparse(node.source)}`" + (f": items of type `{item}`" if item else ""))
     elif isinstance(node, ir.Phase):
         lines += _phase_lines(comp, sym, node)
     elif isinstance(node, ir.Dataset):
@@ -155,7 +155,7 @@ def describe(comp: Compilation, sym: Symbol) -> str:
         cond = node.until or node.while_
         word = "until" if node.until is not None else "while"
         lines.append(f"body [{', '.join(node.body)}]" + (f", {word} `{ast.unparse(cond)}`" if cond is not None else "")
-                     + (f", at most {ast.unparse(node.max_iterations)} iterations"
+                     + (f", at most `{ast.unparse(node.max_iterations)}` iterations"
                         if node.max_iterations is not None else ""))
     elif isinstance(node, ir.SiteProfile):
         lines.append(f"scheduler {node.scheduler}; partitions: "
