@@ -25,6 +25,7 @@ from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc_backends.runtime import build_spec, runtime_files
 from tests.runtime.driver import ROOT, Driver, compile_runtime
+from tests.test_examples import LocalHarness
 
 EXAMPLES = {
     "dynamic_orchestration": "steer_md.aiwf",
@@ -290,3 +291,32 @@ def test_summary_of_a_run(example):
         ("report", 0, {"error": 0.0367})]
     assert doc["failed"] == []
     assert doc["params"]["n_walkers"] == 4
+
+
+def _names(v):
+    """Paths compared by their name: the two runners lay out their task directories differently."""
+    if isinstance(v, list):
+        return [_names(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _names(x) for k, x in v.items()}
+    return Path(v).name if isinstance(v, str) and v.startswith("/") else v
+
+
+@pytest.mark.parametrize("folder", ["multistage_pipeline", "digital_replica", "inverse_design"])
+def test_consumers_see_what_local_harness_computes(example, folder, tmp_path):
+    """Every output port's latest value, as the runtime resolves it for a consumer, equals
+    LocalHarness's (paths by name)."""
+    h = LocalHarness(ROOT / "examples" / folder / EXAMPLES[folder], tmp_path).run()
+    d = example(folder)
+    sys.path.insert(0, str(d.out))
+    try:
+        import aiwf_task
+    finally:
+        sys.path.remove(str(d.out))
+    rt = aiwf_task.Runtime(aiwf_task.Spec(str(d.out / "workflow.json")), str(d.run_dir))
+    ports = [key for key in h.values if not (key[1] == "address" and d.spec["phases"][key[0]]["service"])]
+    assert {key: _names(rt.port_value(*key, None, 0)) for key in ports} == {key: _names(h.values[key])
+                                                                              for key in ports}
+    for key in set(h.values) - set(ports):   # a service's address: a port chosen when it started
+        assert rt.service_address(key[0], None, 0).startswith("127.0.0.1:")
+    assert d.iterations == h.iterations
