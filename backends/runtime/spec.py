@@ -215,10 +215,13 @@ def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -
     used_params |= {t for t in ph.track if t in scope.params and t not in local}
     image = None
     build = builds.get(ph.image) if ph.image else None
-    if build is not None:
-        image = {"name": build.name, "sif": build.sif, "recipe_hash": build.recipe_hash,
-                 "options": exec_options(build, scope.resource_of(ph))}
     phase_site = site_of(comp.site, comp.program, ph)
+    runtime = phase_site.container_runtime if phase_site is not None else "apptainer"
+    if build is not None:
+        options = exec_options(build, scope.resource_of(ph))
+        image = {"name": build.name, "sif": build.sif, "recipe_hash": build.recipe_hash, "options": options,
+                 "prefix": [runtime, "exec", *options, build.sif] if runtime in ("apptainer", "singularity")
+                 else []}
     return {
         "kind": ph.kind,
         "service": ph.kind == "service",
@@ -227,7 +230,7 @@ def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -
         "chunk": job.array.chunk if job is not None and job.array is not None else 1,
         "after": sorted(graph.preds(ph.name)),
         "site": ph.site,
-        "container_runtime": phase_site.container_runtime if phase_site is not None else None,
+        "container_runtime": runtime,
         "foreach": foreach,
         "inputs": [dict(c.expr(p.value, with_inputs) if p.value is not None else {"expr": "None", "text": ""},
                         name=p.name, type=str(p.type), carried=p.name in carried, sources=_sources(step, p.name))

@@ -267,7 +267,8 @@ def test_runtime_files_are_deterministic_and_stdlib_only():
     builds = image_builds(comp, wf)
     assert spec["phases"]["sweep"]["image"] == {"name": "cuda_numpy", "options": ["--nv"],   # a GPU phase
                                                 "recipe_hash": builds["cuda_numpy"].recipe_hash,
-                                                "sif": "images/cuda_numpy.sif"}
+                                                "sif": "images/cuda_numpy.sif",
+                                                "prefix": ["apptainer", "exec", "--nv", "images/cuda_numpy.sif"]}
     assert spec["phases"]["simulate"]["image"]["options"] == []
     assert spec["prelude"] == PYTHON_PRELUDE and spec["generator"] == f"aiwfc {__version__}"
     tree = pyast.parse(first["aiwf_task.py"])
