@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,6 +81,17 @@ def build_plan(comp: Compilation, workflow: ir.Workflow, *, level: int = 2,
     unknown = set(disabled) - set(PASS_NAMES)
     if unknown:
         raise ValueError(f"unknown pass(es) {', '.join(sorted(unknown))}; passes: {', '.join(PASS_NAMES)}")
+    collecting = gc.isenabled()
+    gc.disable()  # the planner builds many small acyclic objects: the cyclic GC only costs time
+    try:
+        return _build(comp, workflow, level, frozenset(disabled), sink, measure)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(comp: Compilation, workflow: ir.Workflow, level: int, disabled: frozenset[str],
+           sink: DiagnosticSink | None, measure: bool) -> PlanResult:
     started = time.perf_counter()
     site, defaulted = (comp.site, False) if comp.site is not None else (default_site(), True)
     sites = {s.name: s for s in (comp.program.sites if comp.program else [])}

@@ -168,8 +168,9 @@ def job_seconds(plan: Plan, job: PlanJob) -> float:
         return 0.0
     if not job.steps:
         seconds = 0.0
+        ops = {d.id: d for d in plan.data_ops if d.job == job.id}
         for op_id in job.data_ops:
-            op = plan.data_op(op_id)
+            op = ops.get(op_id)
             if op is not None and op.kind == "aggregate":
                 seconds += (op.bytes or 0) / E.ARCHIVE_BYTES_PER_S + (op.files or 0) * E.ARCHIVE_S_PER_FILE
         return E.DISPATCH_LATENCY_S + seconds

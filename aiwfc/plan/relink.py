@@ -26,10 +26,17 @@ def relink(plan: Plan, facts: WorkflowFacts) -> None:
         for step in job.steps:
             for b in step.inputs:
                 for src in b.sources:
-                    src.job = job_of.get(src.phase, src.job)
-                    src.location = "scratch" if _local(facts, position, src.phase, src.port) else "shared"
+                    # assign only on change: pydantic's __setattr__ dominates 10,000-job plans
+                    owner = job_of.get(src.phase, src.job)
+                    if src.job != owner:
+                        src.job = owner
+                    where = "scratch" if _local(facts, position, src.phase, src.port) else "shared"
+                    if src.location != where:
+                        src.location = where
             for out in step.outputs:
-                out.location = "scratch" if _local(facts, position, step.phase, out.port) else "shared"
+                where = "scratch" if _local(facts, position, step.phase, out.port) else "shared"
+                if out.location != where:
+                    out.location = where
     _stage_out(plan)
     for loop in plan.loops:
         loop.jobs = _unique(job_of[p] for p in loop.phases if p in job_of)
@@ -58,10 +65,13 @@ def _stage_out(plan: Plan) -> None:
     plan.data_ops = [d for d in plan.data_ops if d.kind != "stage_out"]
     kept = {d.id: d for d in plan.data_ops}
     for job in plan.jobs:
-        job.data_ops = [i for i in job.data_ops if i in kept]
+        if job.data_ops:
+            job.data_ops = [i for i in job.data_ops if i in kept]
         local = any(o.location == "scratch" for s in job.steps for o in s.outputs)
         staged = any(kept[i].kind in ("stage_in", "unpack") for i in job.data_ops)
-        job.workdir = "scratch" if (local or staged) and job.steps else "shared"
+        workdir = "scratch" if (local or staged) and job.steps else "shared"
+        if job.workdir != workdir:
+            job.workdir = workdir
         if job.workdir != "scratch":
             continue
         for step in job.steps:

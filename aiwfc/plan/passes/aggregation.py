@@ -32,6 +32,7 @@ class Aggregation(Pass):
 
     name = "aggregation"
     level = 2
+    relinks_itself = True
     summary = "pack many-small-file datasets into one archive, staged and unpacked on scratch"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:

@@ -49,6 +49,9 @@ class Pass:
     name: ClassVar[str] = ""
     level: ClassVar[int] = 1
     summary: ClassVar[str] = ""
+    #: True when `run` already calls `relink` after changing the plan (the manager then
+    #: does not repeat it: relink is the costliest step on 10,000-job plans).
+    relinks_itself: ClassVar[bool] = False
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
         raise NotImplementedError

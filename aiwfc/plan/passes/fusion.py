@@ -30,6 +30,7 @@ class Fusion(Pass):
 
     name = "fusion"
     level = 2
+    relinks_itself = True
     summary = "fuse straight chains of one-to-one phases on one resource class"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
@@ -68,8 +69,9 @@ class Fusion(Pass):
         relink(plan, ctx.facts)
         decisions = []
         job_of = plan.job_of_phase()
+        by_id = {j.id: j for j in plan.jobs}
         for phases, res, flow in merged:
-            job = plan.job(job_of[phases[0]])
+            job = by_id[job_of[phases[0]]]
             kept = [f"{s.phase}.{o.port}" for s in job.steps for o in s.outputs if o.location == "scratch"]
             local = f"; {', '.join(kept)} stay{'s' if len(kept) == 1 else ''} on node-local scratch" if kept else ""
             decisions.append(f"fused {' -> '.join(phases)} into job {job.id}: same resource class "
@@ -107,7 +109,7 @@ class Fusion(Pass):
         a.steps = a.steps + b.steps
         a.retries = max(a.retries, b.retries)
         a.resources.walltime = job_walltime(a, declared_walltime(a, ctx.facts.scope))
-        plan.dependencies.remove(dep)
+        dep.target = dep.source  # a self-dependency, dropped after the sweep (list.remove is O(n))
         outs[a.id] = []
         for d in outs[b.id]:
             d.source = a.id

@@ -32,6 +32,7 @@ class Staging(Pass):
 
     name = "staging"
     level = 2
+    relinks_itself = True
     summary = "stage read-many datasets to node-local scratch and stage results out"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
