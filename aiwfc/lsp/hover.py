@@ -16,7 +16,7 @@ from aiwfc.ir.units import format_duration, format_size
 from aiwfc.lsp.index import Index, Symbol
 from aiwfc.lsp.keywords import BUILTINS, word_doc
 from aiwfc.resolve.load import Compilation
-from aiwfc.semantic import RefContext, Scope, Typer
+from aiwfc.semantic import Scope, Typer
 from aiwfc.syntax import ast
 
 _INF = float("inf")
