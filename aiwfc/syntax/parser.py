@@ -19,7 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from aiwfc import codes
 from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.source import SourceFile, Span
-from aiwfc.syntax import ast
+from aiwfc.syntax import ast, fastparse
 from aiwfc.syntax.strings import parse_template
 
 MAX_SYNTAX_ERRORS = 50
@@ -373,7 +373,12 @@ class _Builder(Transformer):
             # the rest of a line taken as an unterminated string by the recovery: plain text
             return ast.Template((str(tok)[1:-1],), self.src.span(start, self.base + tok.end_pos), str(tok))
         return parse_template(self.src, self.base + tok.start_pos, str(tok), self.sink,
-                              parse_expression_at)
+                              _TEMPLATE_EXPRESSIONS.get() or parse_expression_at)
+
+
+# How the lark Builder parses interpolations: the fast-path-first parse_expression_at,
+# or (parse_module_lark(..., pure=True) in the differential tests) lark alone.
+_TEMPLATE_EXPRESSIONS: ContextVar = ContextVar("aiwf_template_expressions", default=None)
 
 
 def parse_module(src: SourceFile, sink: DiagnosticSink,
@@ -382,7 +387,38 @@ def parse_module(src: SourceFile, sink: DiagnosticSink,
 
     When `comments` is a list, every `# ...` comment of the file is appended to it as
     (span, text) in source order: the grammar ignores them, the formatter must not.
+
+    Well-formed text takes the fast path (aiwfc/syntax/fastparse.py: same AST, a tenth
+    of the time); anything else, and every syntax error, is parsed here with lark.
     """
+    try:
+        local = DiagnosticSink()
+        found: list | None = [] if comments is not None else None
+        module = fastparse.parse_module_fast(src, local, found)
+    except fastparse.Fallback:
+        pass
+    else:
+        sink.extend(local.items)
+        if comments is not None:
+            comments.extend(found)
+        return module
+    return parse_module_lark(src, sink, comments)
+
+
+def parse_module_lark(src: SourceFile, sink: DiagnosticSink,
+                      comments: list[tuple[Span, str]] | None = None, pure: bool = False) -> ast.Module:
+    """parse_module with lark: the parser of every text with a syntax error (recovery,
+    'expected ...' messages), and with `pure` (interpolations parsed by lark too) the
+    reference the fast path is tested against."""
+    token = _TEMPLATE_EXPRESSIONS.set(parse_expression_lark if pure else None)
+    try:
+        return _parse_module_lark(src, sink, comments)
+    finally:
+        _TEMPLATE_EXPRESSIONS.reset(token)
+
+
+def _parse_module_lark(src: SourceFile, sink: DiagnosticSink,
+                       comments: list[tuple[Span, str]] | None) -> ast.Module:
     recovery = _Recovery(src, sink, 0)
     found: list[Token] = []
     token = _COMMENTS.set(found if comments is not None else None)
@@ -432,6 +468,11 @@ _KEYWORDS = frozenset({"true", "false", "and", "or", "not"})  # the only keyword
 
 def parse_expression_at(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
     """Parses src.text[start:end] as one expression (an interpolation, a JSON/YAML field)."""
+    return fastparse.parse_interpolation(src, start, end, sink)
+
+
+def parse_expression_lark(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
+    """parse_expression_at with lark only (the fast path's fallback and reference)."""
     text = src.text[start:end]
     m = _SIMPLE_REF.match(text)
     if m and not _KEYWORDS.intersection(m.group(1).split(".")):
@@ -470,3 +511,6 @@ def parse_expression_text(text: str, sink: DiagnosticSink, file: str = "<expr>",
         sink.items.append(d if origin is None else
                           type(d)(d.code, d.name, d.severity, d.message, origin, d.related, d.notes, d.fix))
     return expr
+
+
+fastparse.SLOW_EXPRESSION.append(parse_expression_lark)

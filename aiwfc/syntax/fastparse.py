@@ -1,0 +1,447 @@
+"""The fast path of the parser: a one-regex tokenizer and a recursive-descent parser for
+well-formed text, giving the AST the lark parser gives, node for node and span for span.
+
+Why: lark's pure-Python LALR parser, its parse-tree building with position propagation
+and the Transformer cost about 25 us per token, which is seconds for a workflow of
+thousands of phases; this path costs a few microseconds per token.
+
+What it deliberately does not do: report or recover from anything. grammar/aiwf.lark
+stays the definition of the syntax. At the first thing this parser does not expect (a
+syntax error, a character outside the grammar, a rare form such as `list<int>=x` that
+lark's contextual lexer splits differently, nesting too deep) it raises `Fallback` and
+the caller parses the whole text again with lark, whose result and diagnostics are then
+the answer. It is conservative on purpose: where lark's contextual lexer would read a
+word as a keyword in a merged LALR state, the word makes this path give up instead of
+guessing. tests/test_fastparse.py checks, on the corpus and on thousands of hypothesis-
+mutated texts, that whenever this path succeeds lark succeeds with an equal AST and
+equal diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from aiwfc.diagnostics import DiagnosticSink
+from aiwfc.source import SourceFile, Span
+from aiwfc.syntax import ast
+from aiwfc.syntax.strings import parse_template
+
+
+class Fallback(Exception):
+    """This text needs the lark parser (a syntax error, or a form this path leaves to lark)."""
+
+
+# The terminals of grammar/aiwf.lark in lark's matching order (priority, then width):
+# QUANTITY (3), FLOAT (2), then INT, NAME, STRING, COMMENT and the punctuation. WS is
+# matched as the prefix of every token. An unknown character matches nothing here,
+# which `finditer` shows as a gap: Fallback.
+_TOKEN = re.compile(r"""[ \t\f\r\n]*(?:
+   (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  |(?P<string>(?s:\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")|"(?:[^"\\\n]|\\.)*")
+  |(?P<quantity>\d+(?:\.\d+)?(?:KiB|MiB|GiB|TiB|PiB|KB|MB|GB|TB|PB|B|ms|s|min|m|h|d|w)(?![A-Za-z0-9_]))
+  |(?P<float>\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)
+  |(?P<int>\d+)
+  |(?P<comment>\#[^\n]*)
+  |(?P<op>==|!=|<=|>=|[-+*/%<>=~{}\[\]().,:])
+  |(?P<eof>\Z))""", re.X)
+
+_CMP = frozenset(("==", "!=", "<=", ">=", "<", ">"))
+_ADD = frozenset(("+", "-"))
+_MUL = frozenset(("*", "/", "%"))
+# tokens after which an expression continues (binary operators); `and`/`or` are words
+_BINARY = _CMP | _ADD | _MUL
+# Words lark's contextual lexer may read as keywords after an expression or a type (the
+# statements that can start a body item, merged into the lookahead of LALR states):
+# where this parser would take one of them as a name there, it gives up instead.
+_AFTER_VALUE_KEYWORDS = frozenset(("param", "foreach", "run", "next", "stop", "in", "out", "and", "or"))
+_ATOM_START = frozenset(("name", "int", "float", "quantity", "string", "[", "{", "(", "-"))
+
+# a token: (kind, text, start offset, line, column, end line, end column)
+Token = tuple
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None, line: int = 1, line_start: int = 0,
+             comments: list | None = None) -> list[Token]:
+    """The tokens of text[start:end] with 1-based positions; the last is ("eof", ...).
+
+    `line`/`line_start` are the line number and line-start offset of `start`.
+    Comments are left out (appended to `comments` as (start, end) when it is a list)."""
+    toks: list[Token] = []
+    append = toks.append
+    pos = start
+    count = text.count
+    for m in _TOKEN.finditer(text, start, len(text) if end is None else end):
+        if m.start() != pos:
+            raise Fallback
+        kind = m.lastgroup
+        s = m.start(kind)
+        if s != pos:
+            n = count("\n", pos, s)
+            if n:
+                line += n
+                line_start = text.rfind("\n", pos, s) + 1
+        e = pos = m.end()
+        v = m.group(kind)
+        if kind == "op":
+            append((v, v, s, line, s - line_start + 1, line, e - line_start + 1))
+        elif kind == "string" and "\n" in v:
+            l0, c0 = line, s - line_start + 1
+            line += v.count("\n")
+            line_start = text.rfind("\n", s, e) + 1
+            append((kind, v, s, l0, c0, line, e - line_start + 1))
+        elif kind == "comment":
+            if comments is not None:
+                comments.append((s, e))
+        else:
+            append((kind, v, s, line, s - line_start + 1, line, e - line_start + 1))
+            if kind == "eof":
+                return toks
+    raise Fallback  # not reached: \Z always matches at the end
+
+
+class _Parser:
+    """Recursive descent over the tokens, following grammar/aiwf.lark rule by rule."""
+
+    def __init__(self, src: SourceFile, toks: list[Token], sink: DiagnosticSink):
+        self.src, self.toks, self.sink, self.path = src, toks, sink, src.path
+
+    # -- helpers
+    def span(self, a: int, b: int) -> Span:
+        ta, tb = self.toks[a], self.toks[b]
+        return Span(self.path, ta[3], ta[4], tb[5], tb[6])
+
+    def name(self, i: int) -> ast.Name:
+        t = self.toks[i]
+        if t[0] != "name":
+            raise Fallback
+        return ast.Name(t[1], Span(self.path, t[3], t[4], t[5], t[6]))
+
+    def expect(self, i: int, kind: str) -> None:
+        if self.toks[i][0] != kind:
+            raise Fallback
+
+    def template(self, i: int) -> ast.Template:
+        t = self.toks[i]
+        if t[0] != "string":
+            raise Fallback
+        return parse_template(self.src, t[2], t[1], self.sink, parse_interpolation)
+
+    # -- structure
+    def module(self) -> ast.Module:
+        toks = self.toks
+        mod = ast.Module(self.path, None)
+        i = 0
+        if toks[0][0] == "name" and toks[0][1] == "aiwf":
+            if toks[1][0] not in ("int", "float"):
+                raise Fallback
+            mod.header = ast.Header(toks[1][1], self.span(0, 1))
+            i = 2
+        while True:
+            t = toks[i]
+            kind = t[0]
+            if kind == "eof":
+                return mod
+            if kind != "name":
+                raise Fallback
+            if t[1] == "import":
+                target = self.template(i + 1)
+                j = i + 1
+                alias = None
+                if toks[j + 1][0] == "name" and toks[j + 1][1] == "as":
+                    alias = self.name(j + 2)
+                    j += 2
+                mod.imports.append(ast.Import(target, alias, self.span(i, j)))
+                i = j + 1
+            else:
+                block, i = self.block(i)
+                mod.blocks.append(block)
+
+    def block(self, i: int) -> tuple[ast.Block, int]:
+        toks = self.toks
+        kind = self.name(i)
+        j = i + 1
+        name = None
+        if toks[j][0] == "name":
+            name = self.name(j)
+            j += 1
+        self.expect(j, "{")
+        j += 1
+        items = []
+        add = items.append
+        while True:
+            t = toks[j]
+            k = t[0]
+            if k == "}":
+                return ast.Block(kind, name, tuple(items), self.span(i, j)), j + 1
+            if k != "name":
+                raise Fallback
+            w = t[1]
+            if w == "param" or w == "in" or w == "out":
+                item, j = self.param_or_port(j)
+            elif w == "run":
+                add(ast.RunStmt(self.template(j + 1), self.span(j, j + 1)))
+                j += 2
+                continue
+            elif w == "foreach":
+                var = self.name(j + 1)
+                if toks[j + 2][0] != "name" or toks[j + 2][1] != "in":
+                    raise Fallback
+                source, _, e = self.expr(j + 3)
+                item, j = ast.ForeachStmt(var, source, self.span(j, e)), e + 1
+            elif w == "next":
+                target, e = self.ref(j + 1)
+                self.expect(e + 1, "=")
+                value, _, e = self.expr(e + 2)
+                item, j = ast.NextStmt(target, value, self.span(j, e)), e + 1
+            elif w == "stop":
+                phase = self.name(j + 1)
+                if toks[j + 2][0] != "name" or toks[j + 2][1] != "when":
+                    raise Fallback
+                when, _, e = self.expr(j + 3)
+                item, j = ast.StopStmt(phase, when, self.span(j, e)), e + 1
+            else:
+                op = toks[j + 1][0]
+                if op == "=" or op == "~":
+                    value, _, e = self.expr(j + 2)
+                    item = ast.Attribute(self.name(j), op, value, self.span(j, e))
+                    j = e + 1
+                elif op == "name" or op == "{":
+                    item, j = self.block(j)
+                else:
+                    raise Fallback
+            add(item)
+
+    def param_or_port(self, i: int) -> tuple[object, int]:
+        toks = self.toks
+        name = self.name(i + 1)
+        self.expect(i + 2, ":")
+        typ, e = self.type(i + 3)
+        value = None
+        if toks[e + 1][0] == "=":
+            value, _, e = self.expr(e + 2)
+        w = toks[i][1]
+        if w == "param":
+            return ast.ParamStmt(name, typ, value, self.span(i, e)), e + 1
+        return ast.PortStmt(w, name, typ, value, self.span(i, e)), e + 1
+
+    def type(self, i: int) -> tuple[ast.TypeExpr, int]:
+        """type: NAME ("<" type ">")? type_fields?  ->  (node, index of its last token)"""
+        toks = self.toks
+        name = self.name(i)
+        j = i + 1
+        arg = fields = None
+        if toks[j][0] == "<":
+            arg, e = self.type(j + 1)
+            self.expect(e + 1, ">")
+            j = e + 2
+        if toks[j][0] == "{":
+            j += 1
+            out = []
+            after_value = False
+            while toks[j][0] != "}":
+                if after_value and toks[j][1] in _AFTER_VALUE_KEYWORDS:
+                    raise Fallback
+                fname = self.name(j)
+                self.expect(j + 1, ":")
+                ftype, e = self.type(j + 2)
+                out.append((fname, ftype))
+                j = e + 1
+                after_value = True
+                if toks[j][0] == ",":
+                    j += 1
+                    after_value = False
+            fields = tuple(out)
+            j += 1
+        return ast.TypeExpr(name, arg, fields, self.span(i, j - 1)), j - 1
+
+    def ref(self, i: int) -> tuple[ast.Ref, int]:
+        toks = self.toks
+        parts = [self.name(i)]
+        j = i
+        while toks[j + 1][0] == ".":
+            parts.append(self.name(j + 2))
+            j += 2
+        return ast.Ref(tuple(parts), self.span(i, j)), j
+
+    # -- expressions: each returns (node, first token, last token), the token range
+    # counting enclosing parentheses as lark's positions do (`(a) + b` starts at `(`)
+    def expr(self, i: int):
+        toks = self.toks
+        if toks[i][0] == "name" and toks[i][1] not in ("not", "true", "false"):
+            nxt = toks[i + 1]
+            k = nxt[0]
+            # the common case, `x` or `md.out`: a ref not followed by an operator
+            if k != "(" and k != "." and k not in _BINARY and not (k == "name" and nxt[1] in ("and", "or")):
+                t = toks[i]
+                sp = Span(self.path, t[3], t[4], t[5], t[6])
+                return ast.Ref((ast.Name(t[1], sp),), sp), i, i
+        return self.or_expr(i)
+
+    def or_expr(self, i: int):
+        node, a, b = self.and_expr(i)
+        toks = self.toks
+        while toks[b + 1][0] == "name" and toks[b + 1][1] == "or":
+            right, _, b = self.and_expr(b + 2)
+            node = ast.BinOp("or", node, right, self.span(a, b))
+        return node, a, b
+
+    def and_expr(self, i: int):
+        node, a, b = self.not_expr(i)
+        toks = self.toks
+        while toks[b + 1][0] == "name" and toks[b + 1][1] == "and":
+            right, _, b = self.not_expr(b + 2)
+            node = ast.BinOp("and", node, right, self.span(a, b))
+        return node, a, b
+
+    def not_expr(self, i: int):
+        t = self.toks[i]
+        if t[0] == "name" and t[1] == "not":
+            operand, _, b = self.not_expr(i + 1)
+            return ast.UnOp("not", operand, self.span(i, b)), i, b
+        node, a, b = self.sum(i)
+        op = self.toks[b + 1][0]
+        if op in _CMP:
+            right, _, b = self.sum(b + 2)
+            node = ast.BinOp(op, node, right, self.span(a, b))
+        return node, a, b
+
+    def sum(self, i: int):
+        node, a, b = self.product(i)
+        toks = self.toks
+        while toks[b + 1][0] in _ADD:
+            op = toks[b + 1][0]
+            right, _, b = self.product(b + 2)
+            node = ast.BinOp(op, node, right, self.span(a, b))
+        return node, a, b
+
+    def product(self, i: int):
+        node, a, b = self.unary(i)
+        toks = self.toks
+        while toks[b + 1][0] in _MUL:
+            op = toks[b + 1][0]
+            right, _, b = self.unary(b + 2)
+            node = ast.BinOp(op, node, right, self.span(a, b))
+        return node, a, b
+
+    def unary(self, i: int):
+        if self.toks[i][0] == "-":
+            operand, _, b = self.unary(i + 1)
+            return ast.UnOp("-", operand, self.span(i, b)), i, b
+        return self.atom(i)
+
+    def atom(self, i: int):
+        toks = self.toks
+        t = toks[i]
+        k = t[0]
+        if k == "name":
+            w = t[1]
+            if w == "true" or w == "false":
+                return ast.Literal(w == "true", "bool", self.span(i, i), w), i, i
+            if toks[i + 1][0] == "(":
+                return self.call(i)
+            node, b = self.ref(i)
+            return node, i, b
+        if k == "int":
+            return ast.Literal(int(t[1]), "int", self.span(i, i), t[1]), i, i
+        if k == "string":
+            return self.template(i), i, i
+        if k == "quantity":
+            return ast.Literal(t[1], "quantity", self.span(i, i), t[1]), i, i
+        if k == "float":
+            return ast.Literal(float(t[1]), "float", self.span(i, i), t[1]), i, i
+        if k == "(":
+            node, _, b = self.or_expr(i + 1)
+            self.expect(b + 1, ")")
+            return node, i, b + 1
+        if k == "[":
+            items = []
+            j = i + 1
+            while toks[j][0] != "]":
+                item, _, b = self.or_expr(j)
+                items.append(item)
+                j = b + 1
+                if toks[j][0] == ",":
+                    j += 1
+                elif toks[j][0] != "]":
+                    raise Fallback
+            return ast.ListExpr(tuple(items), self.span(i, j)), i, j
+        if k == "{":
+            return self.map(i)
+        raise Fallback
+
+    def call(self, i: int):
+        toks = self.toks
+        func = self.name(i)
+        args = []
+        j = i + 2
+        if toks[j][0] != ")":
+            while True:
+                arg, _, b = self.or_expr(j)
+                args.append(arg)
+                j = b + 1
+                if toks[j][0] == ")":
+                    break
+                self.expect(j, ",")
+                j += 1
+        return ast.Call(func, tuple(args), self.span(i, j)), i, j
+
+    def map(self, i: int):
+        toks = self.toks
+        entries = []
+        j = i + 1
+        after_value = False
+        while toks[j][0] != "}":
+            t = toks[j]
+            if t[0] == "string":
+                tmpl = self.template(j)
+                key = ast.Name(tmpl.text, tmpl.span)
+            else:
+                if after_value and t[1] in _AFTER_VALUE_KEYWORDS:
+                    raise Fallback
+                key = self.name(j)
+            self.expect(j + 1, "=")
+            value, _, b = self.or_expr(j + 2)
+            entries.append((key, value))
+            j = b + 1
+            after_value = True
+            if toks[j][0] == ",":
+                j += 1
+                after_value = False
+        return ast.MapExpr(tuple(entries), self.span(i, j)), i, j
+
+
+def parse_module_fast(src: SourceFile, sink: DiagnosticSink, comments: list | None = None) -> ast.Module:
+    """The AST of a well-formed file, or Fallback. Interpolation diagnostics go to `sink`
+    (give a scratch sink: on Fallback the lark parse reports them again)."""
+    found: list | None = [] if comments is not None else None
+    toks = tokenize(src.text, comments=found)
+    try:
+        mod = _Parser(src, toks, sink).module()
+    except (IndexError, RecursionError):
+        raise Fallback from None
+    if comments is not None:
+        comments.extend((src.span(s, e), src.text[s:e]) for s, e in found)
+    return mod
+
+
+# The lark-based parse of one interpolation (parser.parse_expression_at), used when the
+# fast path gives up on one; set by aiwfc.syntax.parser, which imports this module.
+SLOW_EXPRESSION: list[Callable] = []
+
+
+def parse_interpolation(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
+    """parse_expression_at, fast: src.text[start:end] as one expression (single line)."""
+    try:
+        line, col = src.position(start)
+        toks = tokenize(src.text, start, end, line, start - col + 1)
+        if toks[0][0] == "eof":
+            raise Fallback
+        local = DiagnosticSink()
+        node, _, b = _Parser(src, toks, local).or_expr(0)
+        if toks[b + 1][0] != "eof":
+            raise Fallback
+        sink.extend(local.items)
+        return node
+    except (Fallback, IndexError, RecursionError):
+        return SLOW_EXPRESSION[0](src, start, end, sink)
