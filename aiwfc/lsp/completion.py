@@ -53,8 +53,7 @@ class Item:
                                   insert_text=self.insert)
 
 
-def complete(cur: Cursor, index: Index | None, comp_program: ir.Program | None = None,
-             fallback: Index | None = None) -> list[Item]:
+def complete(cur: Cursor, index: Index | None, fallback: Index | None = None) -> list[Item]:
     """The completion items for a cursor context. `fallback` is the index of the last text
     that parsed cleanly: what the recovering parser lost of a half-typed block (the ports
     after a broken line) is still offered from it, after the current names."""

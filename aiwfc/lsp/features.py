@@ -108,8 +108,7 @@ def create_server() -> AiwfLanguageServer:
         doc = ls.ready(params.text_document.uri)
         src = ls.source(doc)
         offset = convert.offset_of(src, params.position, ls.workspace.position_codec)
-        items = complete(cursor_at(src.text, offset), doc.index, doc.comp.program if doc.comp else None,
-                         doc.last_good)
+        items = complete(cursor_at(src.text, offset), doc.index, doc.last_good)
         seen, out = set(), []
         for it in items:
             if it.label not in seen:
