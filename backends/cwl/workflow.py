@@ -157,6 +157,8 @@ class WorkflowBuilder:
                     return "0"
                 step_in.setdefault("ref__iteration", "loop_iteration")
                 return "inputs.ref__iteration"
+            if v.kind == "builtin" and v.name == "index":  # the scattered step's own index, if it has one
+                return "(inputs.index || 0)"
             if v.kind == "input":
                 return with_fields(f"inputs.{v.name}", v.fields)
             if v.kind == "dataset" and project_relative(self.scope.datasets[v.name]) is not None:
