@@ -13,6 +13,8 @@ import filecmp
 import pytest
 import yaml
 
+from aiwfc.images import docker_reference, image_builds
+from aiwfc.pipeline import analyse
 from aiwfc_backends.cwl.documents import to_yaml
 from tests.cwl.conftest import EXAMPLES, ROOT, compile_example
 
@@ -91,12 +93,18 @@ def test_headers_name_source_and_compiler(compiled):
     assert tool["doc"] == "Phase `md` (simulation) of workflow `steer_md`, from steer_md.aiwf:34."
 
 
+def image_reference(folder: str, image: str) -> str:
+    """The reference every backend must use for an image (aiwfc.images.docker_reference)."""
+    comp = analyse(str(ROOT / "examples" / folder / f"{EXAMPLES[folder]}.aiwf"))
+    return docker_reference(image_builds(comp, comp.workflows[0])[image])
+
+
 def test_tool_resources_container_and_gpu_hint(compiled):
     fit = load(compiled["dynamic_orchestration"], "tools/fit.cwl")
     assert fit["requirements"]["ResourceRequirement"] == {"coresMin": 8, "ramMin": 32768, "outdirMin": 17}
     assert fit["requirements"]["ToolTimeLimit"] == {"timelimit": 7200}
     assert fit["hints"] == {
-        "DockerRequirement": {"dockerPull": "docker.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04"},
+        "DockerRequirement": {"dockerPull": image_reference("dynamic_orchestration", "cuda_numpy")},
         "cwltool:CUDARequirement": {"cudaVersionMin": "12.4", "cudaComputeCapability": "3.0",
                                     "cudaDeviceCountMin": 1}}
     assert fit["$namespaces"] == {"cwltool": "http://commonwl.org/cwltool#"}
@@ -106,7 +114,8 @@ def test_tool_resources_container_and_gpu_hint(compiled):
                           "outputEval": '$((function (v) { return {"loss": v["loss"]}; })'
                                         '(JSON.parse(self[0].contents)))'}}
     md = load(compiled["dynamic_orchestration"], "tools/md.cwl")
-    assert md["hints"] == {"DockerRequirement": {"dockerPull": "docker.io/library/python:3.11-slim"}}
+    assert md["hints"] == {"DockerRequirement": {"dockerPull": image_reference("dynamic_orchestration",
+                                                                               "python_numpy")}}
     assert md["outputs"]["traj"]["outputBinding"] == {"glob": '$(("traj_" + aiwf_text(inputs.index) + ".npz"))'}
     assert md["baseCommand"] == ["bash", "-c"]
 

@@ -25,7 +25,7 @@ requirements:
     timelimit: 7200
 hints:
   DockerRequirement:
-    dockerPull: docker.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    dockerPull: localhost/aiwf/cuda_numpy:a05bfe822f42
   cwltool:CUDARequirement:
     cudaVersionMin: '12.4'
     cudaComputeCapability: '3.0'

@@ -23,7 +23,7 @@ requirements:
     timelimit: 28800
 hints:
   DockerRequirement:
-    dockerPull: docker.io/library/python:3.11-slim
+    dockerPull: localhost/aiwf/python_numpy:3cbbefe26a27
 inputs:
   project:
     type: Directory
