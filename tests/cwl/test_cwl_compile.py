@@ -209,6 +209,9 @@ def test_features_when_dataset_items_staging_and_mpi(compiled_features):
     items = main["steps"]["read_each__items"]
     assert items["run"]["requirements"] == {"LoadListingRequirement": {"loadListing": "shallow_listing"}}
     combine = load(c, "tools/combine.cwl")
+    # the staged dataset (1 KiB) is what the task's scratch must hold
+    assert combine["requirements"]["ResourceRequirement"] == {"coresMin": 1, "ramMin": 1024, "tmpdirMin": 1,
+                                                              "outdirMin": 17}
     assert combine["requirements"]["InitialWorkDirRequirement"] == {"listing": [{
         "entry": '$({"class": "Directory", "location": inputs.project.location + "/" + "inputs"})',
         "entryname": "texts"}]}
