@@ -1,0 +1,114 @@
+"""`aiwfc run PATH`: check, plan, compile with the Parsl backend and run it here.
+
+This is how a person tries a workflow before going to the cluster: the same program that
+`aiwfc compile --target parsl` writes is written into the run directory
+(`RUN/program/`), then started as a subprocess of the same Python, so what runs locally
+is exactly what would run elsewhere. Re-running the same command re-uses the run
+directory: tasks already done with unchanged inputs and command are reported `cached`
+and not run again, so an interrupted run resumes where it stopped.
+
+Exit status: the program's (0 every task succeeded, 1 a task failed, 130 interrupted),
+1 when the input has errors, 2 for usage or I/O problems (no parsl, bad -p).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from aiwfc.backend import EmitContext, discover_backends, report_capabilities
+from aiwfc.cli.common import add_input_options, emit_diagnostics, failed, parse_params
+from aiwfc.output import write_artefacts
+from aiwfc.pipeline import analyse
+from aiwfc.plan import build_plan
+
+DEFAULT_SITE = "local"
+PROGRAM_DIR = "program"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a workflow on this machine (with Parsl)",
+                       description="Check a workflow, compile it for Parsl into the run directory and run it "
+                                   "here. Re-running the same command resumes: completed tasks are skipped.")
+    add_input_options(p)
+    p.add_argument("--run-dir", metavar="DIR", help="run directory (default: runs/<workflow>)")
+    p.add_argument("--workflow", metavar="NAME", help="the workflow to run when the file defines several")
+    p.add_argument("-O", dest="opt_level", type=int, choices=(0, 1, 2), default=1, metavar="LEVEL",
+                   help="plan optimisation level: -O0, -O1 (default), -O2")
+    p.add_argument("--config", choices=("local", "slurm"), default="local",
+                   help="Parsl configuration: local (default) or slurm (the site's partitions)")
+    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: the machine's cores)")
+    p.add_argument("--max-parallel", type=int, metavar="N", help="at most N tasks of one phase at once")
+    p.add_argument("--force", action="store_true", help="re-run every task, even those recorded as done")
+    p.add_argument("--quiet", action="store_true", help="only the summary, no progress lines")
+    p.add_argument("--strict", action="store_true", help="warnings count as errors")
+    p.set_defaults(run=run)
+
+
+def _error(message: str) -> int:
+    print(f"aiwfc: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    params = parse_params(args.param)
+    if params is None:
+        return 2
+    if importlib.util.find_spec("parsl") is None:
+        return _error("`aiwfc run` needs parsl: pip install 'aiwfc[parsl]'")
+    backend = discover_backends().get("parsl")
+    if backend is None:
+        return _error("the parsl backend is not installed (entry point aiwfc.backends: parsl)")
+    comp = analyse(args.path, site=args.site or DEFAULT_SITE, params=params, params_file=args.params)
+    diags = comp.sink.sorted()
+    io_error = any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    if io_error or failed(diags, args.strict):
+        emit_diagnostics(diags, comp.sources, "text", stream=sys.stderr)
+        return 2 if io_error else 1
+    workflows = [w for w in comp.workflows if not args.workflow or w.name == args.workflow]
+    if len(workflows) != 1:
+        names = ", ".join(w.name for w in comp.workflows) or "none"
+        return _error(f"{args.path}: choose one workflow with --workflow NAME (it defines: {names})")
+    wf = workflows[0]
+    plan = build_plan(comp, wf, level=args.opt_level)
+    ctx = EmitContext(comp, wf, plan, {}, comp.sink)
+    report_capabilities(backend, ctx)
+    artefacts = backend.emit(ctx)
+    diags = comp.sink.sorted()
+    shown = [d for d in diags if d.severity.value in ("error", "warning")]
+    if shown:
+        emit_diagnostics(shown, comp.sources, "text", stream=sys.stderr)
+    if failed(diags, args.strict):
+        return 1
+    run_dir = Path(args.run_dir or Path("runs") / wf.name).resolve()
+    program = run_dir / PROGRAM_DIR
+    write_artefacts(artefacts, str(program), force=True)
+    argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config]
+    for flag, value in (("--workers", args.workers), ("--max-parallel", args.max_parallel)):
+        if value is not None:
+            argv += [flag, str(value)]
+    argv += ["--force"] * args.force + ["--quiet"] * args.quiet
+    return _run_program(argv)
+
+
+def _run_program(argv: list[str]) -> int:
+    """Runs the program, forwarding SIGINT/SIGTERM to it (it then cancels its work)."""
+    proc = subprocess.Popen(argv)
+
+    def forward(signum, _frame):
+        if proc.poll() is None:
+            proc.send_signal(signum)
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:  # pragma: no cover - the handler above normally gets it
+                forward(signal.SIGINT, None)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
