@@ -10,9 +10,12 @@ so that a script always refers to an image the recipes produce (a test checks it
 * `sif_path(site, image)` -> `images/sim.sif`: `{site.image_dir}/{name}.sif`, relative
   to the project directory (the directory of the root .aiwf file) unless `image_dir`
   is absolute. Without a site, `image_dir` is `images`.
-* `docker_reference(image)` -> the bare, fully qualified base reference
-  (`docker.io/library/python:3.11-slim`) for CWL's DockerRequirement; given an
-  `ImageBuild` it is the effective base (after the CUDA rule below).
+* `docker_reference(image)` -> `localhost/aiwf/sim:RECIPE_HASH`: the bare reference of the
+  image the emitted Dockerfile builds (`build-images.sh --docker` tags it so), for
+  CWL's DockerRequirement. Not the base: the base lacks the image's packages, files
+  and environment, so a task run in it would not find what the workflow declared. The
+  tag is the recipe hash, so a changed recipe is a new reference, never a stale image.
+  `base_reference(image)` is the fully qualified base (after the CUDA rule below).
 * `recipe_hash(image)` -> first 12 hex digits of the sha256 of the canonical recipe
   content (base, packages, files, environment, labels, entrypoint, test, cuda, mpi).
   It covers the recipe, not the bytes of the files it copies.
@@ -48,11 +51,16 @@ from aiwfc.semantic import Scope
 __all__ = [
     "DEFAULT_IMAGE_DIR", "Reference", "parse_reference", "normalise_reference", "unpinned_reason",
     "base_cuda", "cuda_base_for", "version_key", "ImageBuild", "image_builds", "used_image_names",
-    "sif_path", "docker_reference", "recipe_hash", "canonical_recipe", "exec_options", "site_of",
+    "sif_path", "docker_reference", "base_reference", "DOCKER_NAMESPACE", "recipe_hash", "canonical_recipe",
+    "exec_options", "site_of",
     "cuda_problem", "concerns",
 ]
 
 DEFAULT_IMAGE_DIR = "images"
+# Registry/namespace of the Docker images build-images.sh --docker tags: `localhost/`
+# says "built here, never pulled" (a pull of it fails at once instead of fetching
+# someone else's image of the same name).
+DOCKER_NAMESPACE = "localhost/aiwf"
 RECIPE_FORMAT = "aiwf-recipe/1"  # bump when the recipes' content changes meaning
 
 # Tags that name a moving target rather than a release.
@@ -331,7 +339,20 @@ def sif_path(site: ir.SiteProfile | None, image: ir.Image | ImageBuild) -> str:
 
 
 def docker_reference(image: ir.Image | ImageBuild) -> str:
-    """The bare, fully qualified base reference (no `docker://`), as cwltool wants it."""
+    """`localhost/aiwf/NAME:RECIPE_HASH`: the image the emitted Dockerfile builds (bare, no
+    `docker://`, as cwltool wants it). The name is lower-cased: Docker repositories are."""
+    return f"{DOCKER_NAMESPACE}/{_repository_name(image.name)}:{recipe_hash(image)}"
+
+
+def _repository_name(name: str) -> str:
+    """An image name as a Docker repository component: lower case, no leading or trailing
+    `_`, at most two `_` in a row (`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`)."""
+    text = re.sub(r"_{3,}", "__", name.lower()).strip("_")
+    return text or "image"
+
+
+def base_reference(image: ir.Image | ImageBuild) -> str:
+    """The fully qualified base reference; for an `ImageBuild`, the effective base."""
     if isinstance(image, ImageBuild):
         return image.base
     return normalise_reference(image.base)

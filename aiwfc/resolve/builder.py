@@ -111,6 +111,9 @@ class Builder:
                     if isinstance(item.value, ast.ListExpr):
                         for i, it in enumerate(item.value.items):
                             spans[f"{key}[{i}]"] = it.span
+                    elif isinstance(item.value, ast.MapExpr):  # `where("env.NAME")`: one entry's value
+                        for name, it in item.value.entries:
+                            spans[f"{key}.{name.text}"] = it.span
                 except _Invalid:
                     continue
             elif isinstance(item, ast.Block):

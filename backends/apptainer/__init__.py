@@ -7,8 +7,9 @@ only when used) it emits
 * `docker/NAME.Dockerfile`: the equivalent Dockerfile,
 
 and `build-images.sh`, which builds every `.sif` into the path `aiwfc.images.sif_path`
-gives (the path the Slurm, CWL and Parsl backends run) and records digests in
-`images.lock`. GPU and MPI handling follow the rules in `aiwfc.images`; the lints
+gives (the path the Slurm and Parsl backends run) and records digests in
+`images.lock`; with `--docker` it builds the Dockerfiles instead, tagged with
+`aiwfc.images.docker_reference` (the reference the CWL backend names). GPU and MPI handling follow the rules in `aiwfc.images`; the lints
 AIWF801-805 (aiwfc/checks/images_*.py) report what should be pinned or fixed.
 
 This backend does not run workflows: its capability table covers only the features
@@ -45,10 +46,9 @@ class ApptainerBackend(Backend):
     def emit(self, ctx: EmitContext) -> Artefacts:
         out = Artefacts()
         wf = ctx.workflow
-        builds = image_builds(ctx.comp, wf)
         names = ctx.source_name
-        written = {}
-        for name, build in builds.items():
+        built = {}
+        for name, build in image_builds(ctx.comp, wf).items():
             rc = build_content(build, ctx.sink, workflow=wf.name, source=ctx.source, names=names)
             if rc is None:
                 continue
@@ -60,10 +60,7 @@ class ApptainerBackend(Backend):
             out.add(f"docker/{name}.Dockerfile", dockerfile_text(
                 rc, header_lines(f"Dockerfile of {title}, equivalent to {def_path}.", ctx.source, extra=extra),
                 names))
-            written[name] = def_path
-        built = {n: b for n, b in builds.items() if n in written}
-        script_header = header_lines(f"Builds the Apptainer images of workflow `{wf.name}`.", ctx.source)
-        out.add("build-images.sh", build_script_text(built, script_header, ctx.site, names, written),
-                executable=True)
+            built[name] = build
+        script_header = header_lines(f"Builds the container images of workflow `{wf.name}`.", ctx.source)
+        out.add("build-images.sh", build_script_text(built, script_header, ctx.site, names), executable=True)
         return out
-

@@ -12,8 +12,10 @@ definition back to prove it:
   word for the header's first keyword, which the parser takes for header lines;
 * the entrypoint is the recipe's `entrypoint` (not `cmd`, which spython writes as
   `exec /bin/bash ...`); it becomes `%runscript` (and `%startscript`) as
-  `exec ENTRYPOINT "$@"`; an image without one gets neither section, so the base
-  image's own ENTRYPOINT/CMD applies, as in the Dockerfile;
+  `exec ENTRYPOINT "$@"`, or `exec /bin/sh -c 'ENTRYPOINT' sh "$@"` when it holds shell
+  syntax (an `exec` in front of `a && b` would end the script after `a`), which is
+  what the Dockerfile's ENTRYPOINT runs; an image without one gets neither section, so
+  the base image's own ENTRYPOINT/CMD applies, as in the Dockerfile;
 * labels and files are (key, value) pairs, environment values are double-quoted shell
   words in which only `$NAME` expands (`shell_env_value`).
 
@@ -28,7 +30,7 @@ from spython.main.parse.writers import SingularityWriter
 
 from aiwfc.emitter import Emitter, shell_env_value
 
-from aiwfc_backends.apptainer.recipe import RecipeContent
+from aiwfc_backends.apptainer.recipe import RecipeContent, runscript_command
 
 
 def definition_text(rc: RecipeContent, header: list[str], names) -> str:
@@ -46,7 +48,7 @@ def definition_text(rc: RecipeContent, header: list[str], names) -> str:
     recipe.environ = [f"{key}={shell_env_value(value)}" for key, value in rc.env]
     recipe.labels = [[key, value] for key, value in rc.labels]
     recipe.files = [[src, dst] for src, dst in rc.files]
-    recipe.entrypoint = rc.entrypoint
+    recipe.entrypoint = runscript_command(rc.entrypoint) if rc.entrypoint is not None else None
     recipe.test = list(rc.test) or None
     body = SingularityWriter({rc.name.lower(): recipe}).convert(runscript="/bin/sh")
     out = Emitter(comment_prefix="#")

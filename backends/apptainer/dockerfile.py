@@ -7,10 +7,12 @@ then the image's test runs as the last build step (Apptainer runs `%test` after 
 build, in the image's environment). Build from the project directory, which is the
 context the `COPY` sources are relative to:
 
-    docker build -f OUT/docker/NAME.Dockerfile -t NAME:RECIPE_HASH .
+    docker build -f OUT/docker/NAME.Dockerfile -t localhost/aiwf/NAME:RECIPE_HASH .
+
+(`build-images.sh --docker` does that for every image; the tag is `docker_reference`.)
 
 The entrypoint is exec-form words when it holds no shell syntax, else it runs through
-`/bin/sh -c 'exec ENTRYPOINT "$@"'`, exactly as the Apptainer `%runscript` runs it.
+`/bin/sh -c 'ENTRYPOINT' sh ARGS...`, exactly as the Apptainer `%runscript` runs it.
 Every line is one instruction (no continuation lines), which spython's Docker parser
 reads back.
 """
@@ -18,8 +20,9 @@ reads back.
 from __future__ import annotations
 
 from aiwfc.emitter import Emitter, docker_quote, json_literal
+from aiwfc.images import docker_reference
 
-from aiwfc_backends.apptainer.recipe import RecipeContent, entrypoint_words
+from aiwfc_backends.apptainer.recipe import RecipeContent, docker_entrypoint
 
 
 def dockerfile_text(rc: RecipeContent, header: list[str], names) -> str:
@@ -27,11 +30,11 @@ def dockerfile_text(rc: RecipeContent, header: list[str], names) -> str:
     for text in header:
         out.comment(text)
     out.comment(f"Build from the project directory: docker build -f OUT/docker/{rc.name}.Dockerfile "
-                f"-t {rc.name}:{rc.build.recipe_hash} .")
+                f"-t {docker_reference(rc.build)} .")
     out.line()
     out.line(f"FROM {rc.base}")
     for key, value in rc.labels:
-        out.line(f"LABEL {key}={docker_quote(value)}")
+        out.line(f"LABEL {key}={_word(value, keep_vars=False)}")
     if rc.files:
         out.source(rc.build.image.where("files"), "files")
         for src, dst in rc.files:
@@ -40,7 +43,7 @@ def dockerfile_text(rc: RecipeContent, header: list[str], names) -> str:
         out.source(cmd.span, cmd.what)
         out.line(f"RUN {cmd.text}")
     for key, value in rc.env:
-        out.line(f"ENV {key}={docker_quote(value, keep_vars=True)}")
+        out.line(f"ENV {key}={_word(value, keep_vars=True)}")
     if rc.test:
         out.comment("the image's test (Apptainer runs it as %test)")
         script = "\n".join(rc.test)
@@ -49,8 +52,13 @@ def dockerfile_text(rc: RecipeContent, header: list[str], names) -> str:
         else:
             out.line("RUN " + json_literal(["/bin/sh", "-ec", script]))
     if rc.entrypoint is not None:
-        words = entrypoint_words(rc.entrypoint)
-        if words is None:
-            words = ["/bin/sh", "-c", f'exec {rc.entrypoint} "$@"', "sh"]
-        out.line("ENTRYPOINT " + json_literal(words))
+        out.line("ENTRYPOINT " + json_literal(docker_entrypoint(rc.entrypoint)))
     return out.text()
+
+
+def _word(value: str, keep_vars: bool) -> str:
+    """A LABEL/ENV value: double-quoted, or single-quoted when it holds a `"` (which
+    spython's Docker parser cannot read escaped; recipe.py refuses what neither form carries)."""
+    if '"' in value:
+        return "'" + value + "'"
+    return docker_quote(value, keep_vars=keep_vars)

@@ -23,6 +23,7 @@ knows for it; a distribution whose module is not known is checked with
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ _PIP_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SHELL_SPECIAL = set("$`\\\"';|&<>()*?[]{}~#!\n\t")
+_VAR_REF = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,20 @@ def entrypoint_words(entrypoint: str) -> list[str] | None:
     return words
 
 
+def runscript_command(entrypoint: str) -> str:
+    """What `%runscript` execs (before `"$@"`): the entrypoint's words when it holds no shell
+    syntax, else `/bin/sh -c 'ENTRYPOINT' sh`, the Dockerfile's ENTRYPOINT exactly."""
+    if entrypoint_words(entrypoint) is not None:
+        return entrypoint
+    return f"/bin/sh -c {bash_quote(entrypoint)} sh"
+
+
+def docker_entrypoint(entrypoint: str) -> list[str]:
+    """The Dockerfile's exec-form ENTRYPOINT: the words, or `/bin/sh -c ENTRYPOINT sh`, which
+    passes the run's arguments as `$1`... as `%runscript` does."""
+    return entrypoint_words(entrypoint) or ["/bin/sh", "-c", entrypoint, "sh"]
+
+
 class _Validator:
     """Reports values the recipes cannot carry (AIWF107) at the image's attribute."""
 
@@ -139,8 +155,9 @@ class _Validator:
         self.ok = True
 
     def bad(self, attr: str, detail: str) -> None:
+        """`attr` may name one entry of a map (`env.NAME`); its span, else the attribute's."""
         self.ok = False
-        span = self.image.where(attr) or self.image.span
+        span = self.image.spans.get(attr) or self.image.where(attr.split(".", 1)[0])
         self.sink.report(codes.INVALID_VALUE, span, detail=f"image `{self.image.name}`: {detail}")
 
     def one_line(self, attr: str, what: str, value: str) -> bool:
@@ -169,27 +186,31 @@ def build_content(build: ImageBuild, sink: DiagnosticSink, *, workflow: str, sou
             else:
                 v.one_line(f"{attr}[{i}]", f"`{attr}` package", pkg)
     for src, dst in image.files.items():
-        if not (v.one_line("files", "a `files` path", src) and v.one_line("files", "a `files` path", dst)):
+        at = f"files.{src}"
+        if not (v.one_line(at, "a `files` path", src) and v.one_line(at, "a `files` path", dst)):
             continue
         if any(c.isspace() for c in src + dst):
-            v.bad("files", f"`files` paths cannot contain spaces (`{src}` -> `{dst}`): both recipe "
+            v.bad(at, f"`files` paths cannot contain spaces (`{src}` -> `{dst}`): both recipe "
                            "languages separate source and destination by spaces")
-        elif src.startswith("/") or src.split("/")[0] == "..":
-            v.bad("files", f"`files` source `{src}` must be a path inside the project directory")
+        elif src.startswith("/") or posixpath.normpath(src).split("/")[0] == "..":
+            v.bad(at, f"`files` source `{src}` must be a path inside the project directory")
         elif not dst.startswith("/"):
-            v.bad("files", f"`files` destination `{dst}` must be an absolute path in the image")
+            v.bad(at, f"`files` destination `{dst}` must be an absolute path in the image")
     for key, value in image.env.items():
         if not _ENV_NAME.match(key):
-            v.bad("env", f"`{key}` is not an environment variable name")
-        else:
-            v.one_line("env", f"`env.{key}`", value)
+            v.bad(f"env.{key}", f"`{key}` is not an environment variable name")
+        elif v.one_line(f"env.{key}", f"`env.{key}`", value) and '"' in value and (
+                "'" in value or _VAR_REF.search(value)):
+            v.bad(f"env.{key}", f"`env.{key}` cannot hold a `\"` together with a `'` or a `$NAME` reference: "
+                         "a Dockerfile ENV quotes such a value in single quotes, which expand nothing")
     for key, value in image.labels.items():
         if not _LABEL_KEY.match(key):
-            v.bad("labels", f"`{key}` is not a label name (letters, digits, `.`, `-`, `_`, `/`)")
+            v.bad(f"labels.{key}", f"`{key}` is not a label name (letters, digits, `.`, `-`, `_`, `/`)")
         elif key.startswith("org.aiwf."):
-            v.bad("labels", f"label `{key}` is reserved for aiwfc (org.aiwf.*)")
-        else:
-            v.one_line("labels", f"label `{key}`", value)
+            v.bad(f"labels.{key}", f"label `{key}` is reserved for aiwfc (org.aiwf.*)")
+        elif v.one_line(f"labels.{key}", f"label `{key}`", value) and '"' in value and "'" in value:
+            v.bad(f"labels.{key}", f"label `{key}` cannot hold both `\"` and `'`: a Dockerfile LABEL quotes a value "
+                            "with `\"` in single quotes")
     if image.entrypoint is not None:
         v.one_line("entrypoint", "`entrypoint`", image.entrypoint)
     if image.test is not None and "\x00" in image.test:
