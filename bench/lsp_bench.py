@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen import generate  # noqa: E402
 from aiwfc.lsp.incremental import IncrementalParser  # noqa: E402
+from aiwfc.lsp.server import tune_gc  # noqa: E402
 from aiwfc.pipeline import analyse  # noqa: E402
 from tests.lsp.client import Session  # noqa: E402
 
@@ -90,10 +92,14 @@ def _p95(values: list[float]) -> float:
 
 
 def analysis_cpu(text: str, rounds: int) -> list[float]:
-    """The server's work per edit (incremental parse, front end, checks) without the protocol."""
+    """The server's work per edit (incremental parse, front end, checks) without the protocol,
+    with the server's collector settings."""
     path = "/bench/lsp_bench.aiwf"
     parser = IncrementalParser(path)
+    tune_gc()  # as `aiwfc lsp` does
     analyse(path, text=text, parse=parser)
+    gc.collect()
+    gc.freeze()
     gen = edits(text, random.Random(1))
     out = []
     for _ in range(rounds):

@@ -27,5 +27,6 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(filename=args.log_file, level=logging.INFO)
     server = create_server()
     server.site = args.site
+    server.tune_gc()
     server.start_io()
     return 0
