@@ -6,7 +6,8 @@ backend runs, records and resumes tasks the same way: expanding a command with t
 values of its inputs, running it in its task directory (inside its container when one
 can be used), checking and collecting its outputs, recording what happened, evaluating
 `foreach` item lists, feedback-loop conditions, loop-carried values and `stop` rules.
-It needs python3's standard library only; it never imports aiwfc. It is copied verbatim
+It needs python3's standard library only (3.6 or newer: what compute nodes have); it
+never imports aiwfc. It is copied verbatim
 beside `workflow.json` (the *spec*, written by `aiwfc_backends.runtime.spec.build_spec`)
 into every artefact tree, and it can be imported as the module `aiwf_task`.
 
@@ -144,8 +145,6 @@ R("dataset", d), R("local", name, *fields) (project/index/iteration, the foreach
 the phase's own ports), R("port", phase, port, *fields), R("service", svc, "address").
 """
 
-from __future__ import annotations
-
 import argparse
 import datetime
 import hashlib
@@ -207,7 +206,7 @@ def word(value) -> str:
     return str(value)
 
 
-def words(value) -> list[str]:
+def words(value) -> "list[str]":
     return [word(v) for v in value] if isinstance(value, (list, tuple)) else [word(value)]
 
 
@@ -244,7 +243,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20, file_hash=sha256_file) -> str | None:
+def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20, file_hash=sha256_file) -> "str | None":
     """sha256 of a file, or of a directory's (relative path, file sha256) list; None when
     missing, or when a directory holds more than `max_files` files or `max_bytes` bytes
     (hashing a large dataset for every task would cost more than the task)."""
@@ -277,7 +276,7 @@ def exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def type_of(text: str) -> tuple[str, str | None]:
+def type_of(text: str) -> "tuple[str, str | None]":
     """`list<file>` -> ("list", "file"); `metrics { a: float }` -> ("metrics", None)."""
     text = text.strip()
     if text.startswith("list<") and text.endswith(">"):
@@ -294,7 +293,7 @@ def is_path_type(text: str) -> bool:
 class Spec:
     """workflow.json, with its expressions compiled once."""
 
-    def __init__(self, path: str, project: str | None = None):
+    def __init__(self, path: str, project: "str | None" = None):
         try:
             with open(path, encoding="utf-8") as f:
                 self.doc = json.load(f)
@@ -310,7 +309,7 @@ class Spec:
         self.project = Path(project or os.environ.get("AIWF_PROJECT") or self.doc["project"]).resolve()
         self.globals: dict = {"__builtins__": __builtins__}
         exec(compile(self.doc.get("prelude", ""), "<aiwf prelude>", "exec"), self.globals)
-        self._code: dict[str, object] = {}
+        self._code: "dict[str, object]" = {}
 
     def phase(self, name: str) -> dict:
         if name not in self.phases:
@@ -347,7 +346,7 @@ class Runtime:
         self.run = Path(run).resolve()
         self.run.mkdir(parents=True, exist_ok=True)
         self._terminated = False
-        self._child: subprocess.Popen | None = None
+        self._child: "subprocess.Popen | None" = None
 
     # ------------------------------------------------------------ layout
 
@@ -357,13 +356,13 @@ class Runtime:
     def task_dir(self, phase: str, k: int, index: int) -> Path:
         return self.iteration_dir(phase, k) / str(index)
 
-    def record(self, phase: str, k: int, index: int) -> dict | None:
+    def record(self, phase: str, k: int, index: int) -> "dict | None":
         return read_json(self.task_dir(phase, k, index) / "task.json")
 
-    def loop_record(self, loop: str, k: int) -> dict | None:
+    def loop_record(self, loop: str, k: int) -> "dict | None":
         return read_json(self.run / "loops" / loop / f"i{k}.json")
 
-    def iterations(self, phase: str) -> list[int]:
+    def iterations(self, phase: str) -> "list[int]":
         """Iterations of a phase that have a directory, newest first."""
         base = self.run / "tasks" / phase
         found = [int(p.name[1:]) for p in base.glob("i*") if p.name[1:].isdigit()] if base.is_dir() else []
@@ -416,7 +415,7 @@ class Runtime:
                               "count": len(values), "items": values})
         return values
 
-    def producer_iterations(self, producer: str, consumer_loop: str | None, k: int) -> list[int]:
+    def producer_iterations(self, producer: str, consumer_loop: "str | None", k: int) -> "list[int]":
         loop = self.spec.phases[producer].get("loop")
         if loop is None:
             return [0]
@@ -430,11 +429,11 @@ class Runtime:
                 return list(range(last, -1, -1))
         return self.iterations(producer) or [0]
 
-    def port_value(self, producer: str, port: str, consumer_loop: str | None, k: int):
+    def port_value(self, producer: str, port: str, consumer_loop: "str | None", k: int):
         """The value of `producer.port` as a consumer in `consumer_loop` at iteration k sees it."""
         if producer not in self.spec.phases:
             raise TaskError(f"no phase `{producer}`")
-        last: TaskError | None = None
+        last: "TaskError | None" = None
         for pk in self.producer_iterations(producer, consumer_loop, k):
             try:
                 return self._port_value_at(producer, port, pk)
@@ -463,7 +462,7 @@ class Runtime:
             raise Unavailable(f"output {where} is not available: every task of `{producer}` was skipped")
         return out
 
-    def _output_of(self, rec: dict | None, producer: str, port: str, k: int, i: int, where: str):
+    def _output_of(self, rec: "dict | None", producer: str, port: str, k: int, i: int, where: str):
         task = f"{producer}[{i}] (iteration {k})"
         if rec is None:
             raise TaskError(f"output {where} is not available: task {task} has not run "
@@ -488,7 +487,7 @@ class Runtime:
             raise TaskError(f"no dataset `{name}`")
         return str((self.spec.project / ds["path"]).resolve())
 
-    def service_address(self, service: str, consumer_loop: str | None, k: int):
+    def service_address(self, service: str, consumer_loop: "str | None", k: int):
         ks = self.producer_iterations(service, consumer_loop, k)
         d = self.task_dir(service, ks[0], 0)
         wait = float(os.environ.get("AIWF_SERVICE_WAIT", "120"))
@@ -510,7 +509,7 @@ class Runtime:
                                 f"within {wait:g} s")
             time.sleep(0.05)
 
-    def resolver(self, phase: str | None, k: int, local: dict, own: dict | None = None):
+    def resolver(self, phase: "str | None", k: int, local: dict, own: "dict | None" = None):
         """R(kind, *names) for expressions of `phase` at iteration k; `own` replaces the
         phase's outputs with a running task's values (stop rules)."""
         loop = self.spec.phases[phase].get("loop") if phase else None
@@ -632,7 +631,7 @@ class Runtime:
                 "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
                 "image": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
 
-    def run_task(self, phase: str, ph: dict, k: int, i: int, item, force: bool) -> tuple[str, int | None]:
+    def run_task(self, phase: str, ph: dict, k: int, i: int, item, force: bool) -> "tuple[str, int | None]":
         d = self.task_dir(phase, k, i)
         d.mkdir(parents=True, exist_ok=True)
         rec = self.new_record(phase, ph, k, i, item)
@@ -723,7 +722,7 @@ class Runtime:
                "env": self.spec.phases[rec["phase"]].get("env", {})}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
-    def fail(self, d: Path, rec: dict, started: float, error: str, code: int | None) -> tuple[str, int]:
+    def fail(self, d: Path, rec: dict, started: float, error: str, code: "int | None") -> "tuple[str, int]":
         """Records a task the runtime could not run or check, with the message in its log."""
         rec.update(state="failed", exit=code, error=error, end=now(),
                    seconds=round(time.monotonic() - started, 3))
@@ -735,7 +734,7 @@ class Runtime:
               file=sys.stderr, flush=True)
         return "failed", code if code else EXIT_RUNTIME
 
-    def argv(self, ph: dict, command: str, rec: dict, notices: list[str]) -> list[str]:
+    def argv(self, ph: dict, command: str, rec: dict, notices: "list[str]") -> "list[str]":
         """bash -c COMMAND, inside the phase's container when one can be used."""
         image = ph.get("image")
         runtime = ph.get("container_runtime") or self.spec.doc.get("container_runtime") or "apptainer"
@@ -790,7 +789,7 @@ class Runtime:
                     if (d / f"{name}.log").exists():
                         os.replace(d / f"{name}.log", d / f"{name}.attempt{attempt - 1}.log")
             self.clear_outputs(d, names)
-            notices: list[str] = []
+            notices: "list[str]" = []
             argv = self.argv(ph, rec["command"], rec, notices)
             t0 = time.monotonic()
             with open(d / "stdout.log", "wb") as out, open(d / "stderr.log", "wb") as err:
@@ -865,7 +864,7 @@ class Runtime:
             elif p.exists() or p.is_symlink():
                 p.unlink()
 
-    def wait(self, proc, ph, phase, k, local, d, names, rules) -> dict | None:
+    def wait(self, proc, ph, phase, k, local, d, names, rules) -> "dict | None":
         """Waits for the command; returns the stop rule that ended it, if one did."""
         if not rules:
             while True:
@@ -885,7 +884,7 @@ class Runtime:
             time.sleep(0.02)
         return None
 
-    def must_stop(self, ph, phase, k, local, d, names, rules) -> dict | None:
+    def must_stop(self, ph, phase, k, local, d, names, rules) -> "dict | None":
         """The first stop rule that holds on the task's outputs so far, or None."""
         own = self.read_outputs(ph, d, names, strict=False)
         for rule in rules:
@@ -960,7 +959,7 @@ class Runtime:
                     "reason": reason, "max_iterations": lp["max_iterations"], "carried": carried, "time": now()})
         return go
 
-    def stop_rule(self, loop: str, k: int, phase: str, index: int) -> dict | None:
+    def stop_rule(self, loop: str, k: int, phase: str, index: int) -> "dict | None":
         lp = self.spec.loop(loop)
         ph = self.spec.phase(phase)
         rules = [r for r in lp.get("stops", []) if r["phase"] == phase]
@@ -1019,7 +1018,7 @@ def summary(rt: Runtime) -> dict:
     }
 
 
-def check_type(value, typ: str) -> str | None:
+def check_type(value, typ: str) -> "str | None":
     """Why a JSON value does not fit an aiwf type, or None."""
     base, item = type_of(typ)
     if base == "int" and (not isinstance(value, int) or isinstance(value, bool)):
@@ -1059,7 +1058,8 @@ def _parse_range(text: str) -> range:
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="aiwf_task.py", description="The aiwf task runtime (see the module doc).")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub = ap.add_subparsers(dest="cmd")
+    sub.required = True  # (the keyword needs Python 3.7)
 
     def common(p):
         p.add_argument("--spec", required=True)
@@ -1091,7 +1091,7 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as e:

@@ -41,8 +41,9 @@ def compile_runtime(path: Path, out: Path, params: dict[str, str] | None = None)
 class Driver:
     """Runs a compiled spec sequentially with `aiwf_task.py` subprocesses (see module doc)."""
 
-    def __init__(self, out: Path, run: Path, env: dict | None = None, bundled: bool = False):
-        self.out, self.run_dir, self.bundled = out, run, bundled
+    def __init__(self, out: Path, run: Path, env: dict | None = None, bundled: bool = False,
+                 python: str = sys.executable):
+        self.out, self.run_dir, self.bundled, self.python = out, run, bundled, python
         self.spec = json.loads((out / "workflow.json").read_text())
         env = dict(os.environ, **(env or {}))
         self.env = dict(env, PATH=os.path.dirname(sys.executable) + os.pathsep + env["PATH"],
@@ -51,7 +52,7 @@ class Driver:
         self.calls: list[list[str]] = []
 
     def task(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-        argv = [sys.executable, str(self.out / "aiwf_task.py"), args[0], "--spec", str(self.out / "workflow.json"),
+        argv = [self.python, str(self.out / "aiwf_task.py"), args[0], "--spec", str(self.out / "workflow.json"),
                 "--run", str(self.run_dir), *args[1:]]
         self.calls.append(list(args))
         p = subprocess.run(argv, capture_output=True, text=True, env=self.env)
@@ -60,7 +61,7 @@ class Driver:
         return p
 
     def popen(self, *args: str) -> subprocess.Popen:
-        argv = [sys.executable, str(self.out / "aiwf_task.py"), args[0], "--spec", str(self.out / "workflow.json"),
+        argv = [self.python, str(self.out / "aiwf_task.py"), args[0], "--spec", str(self.out / "workflow.json"),
                 "--run", str(self.run_dir), *args[1:]]
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -536,3 +538,25 @@ def test_hostile_param_override_from_the_command_line(tmp_path):
     assert (d.task_dir("say") / "said.txt").read_text() == f"[{hostile}]"
     assert d.record("say")["params"] == {"msg": hostile}
     assert not list(tmp_path.rglob("pwned"))
+
+
+def _old_python() -> str | None:
+    """A python3.6 or 3.7 that really runs (pyenv's shims exist for versions not selected)."""
+    candidates = sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.[67].*/bin/python3"))
+    candidates += [w for w in (shutil.which("python3.6"), shutil.which("python3.7")) if w]
+    for c in candidates:
+        if subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0:
+            return c
+    return None
+
+
+def test_runs_on_the_oldest_python3_of_a_cluster(tmp_path):
+    """Compute nodes often have an older python3 than the compiler (RHEL 8: 3.6)."""
+    old = _old_python()
+    if old is None:
+        pytest.skip("no python3.6 or python3.7 here to run aiwf_task.py with")
+    d = make(tmp_path, COUNTING, python=old).run()
+    assert d.iterations["counting"] == 3
+    assert d.record("total")["outputs"] == {"sum": 100}
+    assert d.record("count", 2)["inputs"] == {"c": 2}
+    assert d.task("summary").returncode == 0
