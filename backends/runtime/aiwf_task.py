@@ -54,6 +54,9 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
         SIGTERM before the command started records it failed with exit 143, never run.
         Environment of the command: the caller's, the phase's `env`, and AIWF_RUN,
         AIWF_PHASE, AIWF_ITERATION, AIWF_INDEX, AIWF_TASK_DIR, AIWF_PROJECT.
+        $AIWF_LAUNCH (split as shell words), when set, is put before everything (before
+        the container prefix): the multi-node launcher of a distributed job, e.g.
+        `srun --ntasks=2 --ntasks-per-node=1`; task.json records it as `launch`.
         One line per index on stdout:
             <phase> i<K>/<I> <done|failed|skipped|stopped|cached> exit=<N>
         A failed task's error and log tail go to stderr.
@@ -114,7 +117,8 @@ task.json (RUN/tasks/P/iK/I/task.json, written atomically)
  "datasets": {name: {"path", "version", "sha256"}} (sha256 of a dataset read whole that declares
  no version and holds at most 1000 files / 256 MiB, else null), "outputs": {name: value}, "tracked":
  {name: value} (the phase's `track` list), "image": {"name", "recipe_hash", "sif",
- "container": bool (it ran inside), "digest": "sha256:..." of the SIF when it did} or null, "key": cache key, "host", "log_tail": last lines of stderr}
+ "container": bool (it ran inside), "digest": "sha256:..." of the SIF when it did} or null,
+ "launch": the $AIWF_LAUNCH words or null, "key": cache key, "host", "log_tail": last lines of stderr}
 
 Spec format (workflow.json, "format": "aiwf-runtime/1")
 -------------------------------------------------------
@@ -151,6 +155,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -629,7 +634,7 @@ class Runtime:
                 "reason": None, "start": now(), "end": None, "seconds": 0.0, "attempts": 0, "attempt_log": [],
                 "command": None, "params": {p: self.spec.params.get(p) for p in ph.get("params", [])},
                 "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
-                "image": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
+                "image": None, "launch": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
 
     def run_task(self, phase: str, ph: dict, k: int, i: int, item, force: bool) -> "tuple[str, int | None]":
         d = self.task_dir(phase, k, i)
@@ -735,6 +740,13 @@ class Runtime:
         return "failed", code if code else EXIT_RUNTIME
 
     def argv(self, ph: dict, command: str, rec: dict, notices: "list[str]") -> "list[str]":
+        """$AIWF_LAUNCH (a multi-node launcher the job script builds, outermost), then the
+        container's exec prefix when one can be used, then bash -c COMMAND."""
+        launch = shlex.split(os.environ.get("AIWF_LAUNCH", ""))
+        rec["launch"] = launch or None
+        return launch + self.container_argv(ph, command, rec, notices)
+
+    def container_argv(self, ph: dict, command: str, rec: dict, notices: "list[str]") -> "list[str]":
         """bash -c COMMAND, inside the phase's container when one can be used."""
         image = ph.get("image")
         runtime = ph.get("container_runtime") or self.spec.doc.get("container_runtime") or "apptainer"

@@ -318,6 +318,15 @@ workflow t {
     assert d.record("inside")["image"] == {"name": "python_numpy", "recipe_hash": d.spec["phases"]["inside"]["image"][
         "recipe_hash"], "sif": "images/python_numpy.sif", "container": True, "digest": empty}
     assert d.record("inside")["outputs"] == {"v": 5}
+    # a distributed job's launcher goes outermost, before the container
+    launcher = bin_dir / "launch"
+    launcher.write_text('#!/bin/bash\nprintf "%s\\n" "$@" > "$AIWF_TASK_DIR/launch.args"\nshift\nexec "$@"\n')
+    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
+    d.env["AIWF_LAUNCH"] = "launch '--ntasks=2 x'"
+    assert d.task("run", "--phase", "inside", "--force").returncode == 0
+    launched = (d.task_dir("inside") / "launch.args").read_text().splitlines()
+    assert launched[0] == "--ntasks=2 x" and launched[1].endswith("/apptainer") and launched[2:] == args
+    assert d.record("inside")["launch"] == ["launch", "--ntasks=2 x"]
 
 
 def test_sigterm_ends_the_command_and_is_recorded(tmp_path):
