@@ -54,7 +54,7 @@ class Fusion(Pass):
                 why = self._refusal(job, nxt, dep, ctx, stopped)
                 if why:
                     if why != "-":
-                        ctx.note(f"kept {job.id} -> {nxt.id} apart: {why}")
+                        ctx.note(f"kept {job.phases[-1]} -> {nxt.phases[0]} apart: {why}")
                     break
                 self._merge(plan, job, nxt, dep, outs, ins, ctx)
                 removed.add(nxt.id)

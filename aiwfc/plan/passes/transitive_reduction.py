@@ -11,9 +11,10 @@ _LABEL = {"all_of": "all-of", "elementwise": "element-wise", "after_any": "after
 class TransitiveReduction(Pass):
     """Drops a dependency that a longer chain of dependencies already implies.
 
-    An `all_of` dependency A -> C is implied by a chain A -> ... -> C that contains at
-    least one `all_of` link (element-wise links alone only order matching tasks); an
-    `element-wise` A -> C is implied by any chain. Fewer dependencies mean shorter
+    Applies to every `all_of` and `element-wise` dependency, after the passes that add
+    or merge dependencies: an `all_of` A -> C is implied by a chain A -> ... -> C with
+    at least one `all_of` link (element-wise links alone only order matching tasks);
+    an `element-wise` A -> C is implied by any chain. Fewer dependencies mean shorter
     `--dependency` lists for the scheduler and fewer edges for an engine to track.
     Computed with reachability bit sets in one reverse-topological sweep (linear in
     jobs x dependencies / word size), fine for 10,000-job plans.
