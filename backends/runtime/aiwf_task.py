@@ -421,6 +421,9 @@ class Runtime:
         return values
 
     def producer_iterations(self, producer: str, consumer_loop: "str | None", k: int) -> "list[int]":
+        """The producer iterations to read, preferred first: the consumer's own iteration in
+        the same loop, 0 outside loops, else from the iteration the loop ended after down to 0
+        (a phase skipped in the last iteration still has its latest value)."""
         loop = self.spec.phases[producer].get("loop")
         if loop is None:
             return [0]
@@ -637,6 +640,8 @@ class Runtime:
                 "image": None, "launch": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
 
     def run_task(self, phase: str, ph: dict, k: int, i: int, item, force: bool) -> "tuple[str, int | None]":
+        """One task: resolve everything first (a problem is recorded before anything runs),
+        then skip it when its record is current, else run its attempts. Returns (state, exit)."""
         d = self.task_dir(phase, k, i)
         d.mkdir(parents=True, exist_ok=True)
         rec = self.new_record(phase, ph, k, i, item)
@@ -721,6 +726,7 @@ class Runtime:
         return out
 
     def cache_key(self, rec: dict) -> str:
+        """What decides whether a done task is still current (see Resume in the module doc)."""
         doc = {"command": rec["command"], "inputs": rec["inputs"], "input_files": rec["input_files"],
                "datasets": {n: v["sha256"] for n, v in rec["datasets"].items()},
                "image": rec["image"]["recipe_hash"] if rec["image"] else None, "item": rec["item"],
@@ -789,6 +795,8 @@ class Runtime:
         return digest
 
     def attempts(self, phase, ph, k, i, d: Path, rec: dict, local: dict, names: dict, started: float):
+        """Runs the command up to 1 + retries times, watching stop rules, then checks and
+        records the outputs. A stopped task is final (not retried); so is one ended by SIGTERM."""
         rules = ph.get("stop", [])
         env = dict(os.environ, **{k2: str(v) for k2, v in ph.get("env", {}).items()})
         env.update(AIWF_RUN=str(self.run), AIWF_PHASE=phase, AIWF_ITERATION=str(k), AIWF_INDEX=str(i),
@@ -932,6 +940,8 @@ class Runtime:
                 pass
 
     def tracked(self, ph, phase, k, local, outputs) -> dict:
+        """The values of the phase's `track = [...]` names: its own ports and foreach variable
+        first (as in commands), then params."""
         out = {}
         scope = dict(local, **outputs)
         for name in ph.get("track", []):
@@ -1145,6 +1155,8 @@ def main(argv: "list[str] | None" = None) -> int:
     except TaskError as e:
         print(f"aiwf_task: {args.cmd}: {e}", file=sys.stderr)
         return EXIT_RUNTIME
+    except BrokenPipeError:  # stdout closed early (`... | head`): nothing left to say
+        return 0
     except Exception as e:  # noqa: BLE001 - never a traceback for a user
         if os.environ.get("AIWF_DEBUG"):
             traceback.print_exc()
