@@ -6,8 +6,9 @@
    when the backend needs one, `report_capabilities` (AIWF901/902), then `emit`.
    Diagnostics raised there count like the others (exit 1, nothing written).
 3. `aiwfc.output.write_artefacts`: with `--target X` the files go directly under DIR,
-   with `--target all` under DIR/<target>/. Existing files are not overwritten without
-   `--force` (exit 2, nothing written).
+   with `--target all` under DIR/<target>/, and the provenance manifest
+   (`aiwfc.manifest`, DIR/aiwfc-manifest.json) with them. Existing files are not
+   overwritten without `--force` (exit 2, nothing written).
 
 Exit status: 0 written, 1 the input has errors, 2 usage or I/O problem (including a
 target that is not installed or cannot run yet).
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from aiwfc.backend import Artefacts, EmitContext, discover_backends, report_capabilities
 from aiwfc.cli.common import add_input_options, add_report_options, emit_diagnostics, failed, parse_params
+from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
 from aiwfc.output import OutputConflict, write_artefacts
 from aiwfc.pipeline import analyse
 
@@ -63,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     if params is None:
         return 2
+    pass_names = getattr(planner, "PASS_NAMES", None)
+    unknown_passes = [n for n in args.disable_pass if pass_names is not None and n not in pass_names]
+    if unknown_passes:
+        return _error(f"unknown pass `{unknown_passes[0]}` (passes: {', '.join(pass_names)})")
     problems: list[str] = []
     backends = discover_backends(problems)
     for p in problems:
@@ -82,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     comp = analyse(args.path, site=args.site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
-    io_error = any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    io_error = not Path(args.path).is_file() or any(  # an unreadable input: AIWF105, exit status 2
+        d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
     if io_error or failed(diags, args.strict):
         emit_diagnostics(diags, comp.sources, args.format)
         return 2 if io_error else 1
@@ -114,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     for target in targets:
         backend = backends[target]
         if backend.needs_plan and plan is None:
-            plan = build_plan(comp, wf, level=args.opt_level, disabled=list(args.disable_pass))
+            plan = build_plan(comp, wf, level=args.opt_level, disabled=frozenset(args.disable_pass), sink=comp.sink)
             if comp.sink.has_errors:
                 break
         ctx = EmitContext(comp, wf, plan if backend.needs_plan else None, dict(options), comp.sink)
@@ -135,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
     tree = Artefacts()
     for target, artefacts in emitted:
         tree.update(artefacts.prefixed(target) if args.target == "all" else artefacts)
+    if MANIFEST_NAME in tree:
+        return _error(f"a backend produced {MANIFEST_NAME}, the name of the compile manifest; nothing was written")
+    tree.add(MANIFEST_NAME, manifest_text(manifest(
+        comp, wf, targets=[t for t, _ in emitted], level=args.opt_level, disabled=list(args.disable_pass),
+        plan_result=plan, artefacts=tree, params_file=args.params)))
     try:
         write_artefacts(tree, args.output, force=args.force)
     except OutputConflict as e:
