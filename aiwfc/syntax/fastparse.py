@@ -425,6 +425,9 @@ def parse_module_fast(src: SourceFile, sink: DiagnosticSink, comments: list | No
     return mod
 
 
+_DOTTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_EXPR_KEYWORDS = frozenset(("true", "false", "not"))  # words that are not a ref at the start
+
 # The lark-based parse of one interpolation (parser.parse_expression_at), used when the
 # fast path gives up on one; set by aiwfc.syntax.parser, which imports this module.
 SLOW_EXPRESSION: list[Callable] = []
@@ -432,6 +435,18 @@ SLOW_EXPRESSION: list[Callable] = []
 
 def parse_interpolation(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
     """parse_expression_at, fast: src.text[start:end] as one expression (single line)."""
+    m = _DOTTED.fullmatch(src.text, start, end)
+    if m is not None and m.group(1) not in _EXPR_KEYWORDS:
+        # the common `${name}` / `${phase.port}`, built without tokens
+        line, col = src.position(start)
+        names, pos, path = [], start, src.path
+        for part in m.group().split("."):
+            c = col + pos - start
+            names.append(ast.Name(part, Span(path, line, c, line, c + len(part))))
+            pos += len(part) + 1
+        if len(names) == 1:
+            return ast.Ref((names[0],), names[0].span)
+        return ast.Ref(tuple(names), Span(path, line, col, line, col + end - start))
     try:
         line, col = src.position(start)
         toks = tokenize(src.text, start, end, line, start - col + 1)

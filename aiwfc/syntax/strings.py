@@ -6,6 +6,7 @@ one), so every position inside it is exact in the file.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from aiwfc import codes
@@ -13,6 +14,7 @@ from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.source import SourceFile
 from aiwfc.syntax import ast
 
+_SPECIAL = re.compile(r"[\\$]")
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "$": "$", "r": "\r"}
 
 
@@ -25,7 +27,17 @@ def parse_template(src: SourceFile, start: int, raw: str, sink: DiagnosticSink,
     parts: list = []
     buf: list[str] = []
     i = body_start
+    special = _SPECIAL.search
     while i < body_end:
+        # plain text up to the next backslash or `$` is taken in one piece
+        m = special(text, i, body_end)
+        if m is None:
+            buf.append(text[i:body_end])
+            break
+        j = m.start()
+        if j > i:
+            buf.append(text[i:j])
+            i = j
         ch = text[i]
         if ch == "\\" and i + 1 < body_end:
             buf.append(_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
