@@ -148,7 +148,7 @@ def _job_label(job: PlanJob) -> list[str]:
         else:
             out.append(f"{a.tasks:,} jobs x {a.chunk} ({items})")
     if len(job.steps) > 1:
-        out.append("steps: " + " -> ".join(job.phases))
+        out.append("steps: " + " → ".join(job.phases))
     r = job.resources
     where = f"{r.partition}, " if r.partition else ""
     gpus = f", {r.gpus} GPU" if r.gpus else ""
@@ -170,6 +170,7 @@ def plan_diagram(plan: Plan) -> Diagram:
         node_of[job.id] = job.id
     ops = {op.id: op for op in plan.data_ops}
     for job in plan.jobs:
+        chain = []  # operations before the steps run in order: stage_in -> unpack -> job
         for op_id in job.data_ops:
             op = ops[op_id]
             if job.role in ("data", "cleanup"):
@@ -180,11 +181,13 @@ def plan_diagram(plan: Plan) -> Diagram:
                         d.edges.append(Edge(f"dataset.{op.dataset}", job.id, "archive"))
                 continue
             size = f", {format_size(op.bytes)}" if op.bytes is not None else ""
-            d.node(op.id, [f"{op.kind} {op.dataset or op.phase}", f"{op.source} -> {op.target}{size}"], "data_op")
+            d.node(op.id, [f"{op.kind} {op.dataset or op.phase}", f"{op.source} → {op.target}{size}"], "data_op")
             if op.when == "before":
-                d.edges.append(Edge(op.id, job.id, f"per {op.per}"))
+                chain.append(op.id)
             else:
                 d.edges.append(Edge(job.id, op.id, f"per {op.per}"))
+        for a, b in zip(chain, chain[1:] + [job.id]):
+            d.edges.append(Edge(a, b, "per task" if b == job.id else ""))
     for dep in plan.dependencies:
         style = "dashed" if dep.kind == "elementwise" else "dotted" if dep.kind == "after_any" else "solid"
         d.edges.append(Edge(dep.source, dep.target, _DEP[dep.kind], style))
