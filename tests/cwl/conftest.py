@@ -60,7 +60,8 @@ class Compiled:
         return self.out / f"{self.name}.inputs.yml"
 
     def files(self) -> list[str]:
-        return sorted(p.relative_to(self.out).as_posix() for p in self.out.rglob("*") if p.is_file())
+        return sorted(p.relative_to(self.out).as_posix() for p in self.out.rglob("*")
+                      if p.is_file() and p.name != "aiwfc-manifest.json")  # the compile's manifest: not CWL
 
 
 FEATURES = Path(__file__).resolve().parent / "data" / "features" / "features.aiwf"
