@@ -20,7 +20,7 @@ import pytest
 
 from aiwfc import output as output_module
 from aiwfc.backend import discover_backends
-from aiwfc.cli import main
+from aiwfc.cli import compile_cmd, main
 from aiwfc.emitter import COMPILER
 from aiwfc.pipeline import analyse
 from aiwfc.plan import PASS_NAMES, build_plan
@@ -72,15 +72,14 @@ def test_unknown_target(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_known_target_not_installed(tmp_path):
-    installed = discover_backends()
-    missing = [t for t in ("slurm", "parsl", "cwl") if t not in installed]
-    if not missing:
-        pytest.skip("every known target is installed: no target to test the message with")
-    status, out, err = aiwfc("compile", FIXTURE, "--target", missing[0], "-o", tmp_path / "o")
+def test_known_target_not_installed(tmp_path, monkeypatch):
+    """As when only the apptainer backend's distribution is installed."""
+    only = {"apptainer": discover_backends()["apptainer"]}
+    monkeypatch.setattr(compile_cmd, "discover_backends", lambda problems=None: dict(only))
+    status, out, err = aiwfc("compile", FIXTURE, "--target", "slurm", "-o", tmp_path / "o")
     assert (status, out) == (2, "")
-    assert err == (f"aiwfc: target `{missing[0]}` is not available: its backend is not installed yet "
-                   f"(installed: {', '.join(sorted(installed))})\n")
+    assert err == "aiwfc: target `slurm` is not available: its backend is not installed yet (installed: apptainer)\n"
+    assert not (tmp_path / "o").exists()
 
 
 def test_unknown_pass(tmp_path):
