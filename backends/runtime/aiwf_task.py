@@ -25,7 +25,11 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
         The items come from the loop-carried value of the previous iteration when the
         loop carries P's foreach variable (`next P.var = ...`), else from the source:
         a list expression, an upstream list output (absolute paths for list<file>), or a
-        dataset (its files, sorted, as absolute paths).
+        dataset (its files, sorted, as absolute paths). A foreach over a foreach producer's
+        per-item output (`foreach t in md.traj`, source mode `elementwise`) has the
+        producer's item count, and item I is producer task I's output, resolved when task I
+        runs: it needs that one task only (a fused or `aftercorr` chunk), and it is
+        `skipped` when that task was stopped or skipped.
 
     python3 aiwf_task.py run --spec S --run RUN --phase P [--iteration K]
                               [--index I | --range A:B] [--force]
@@ -402,8 +406,11 @@ class Runtime:
             values = [None]
         else:
             carried = self.carried(phase, k)
+            pairs = self.elementwise(ph)
             if fe["var"] in carried:
                 values = carried[fe["var"]]
+            elif pairs:
+                values = self.elementwise_items(phase, ph, k, pairs[0])
             else:
                 values = self.spec.evaluate(fe, self.resolver(phase, k, {"project": str(self.spec.project),
                                                                          "iteration": k}))
@@ -419,6 +426,33 @@ class Runtime:
             write_json(path, {"phase": phase, "iteration": k, "foreach": fe is not None,
                               "count": len(values), "items": values})
         return values
+
+    @staticmethod
+    def elementwise(ph: dict) -> "list[str]":
+        """The producer a foreach scatters over one to one (`foreach t in md.traj`), if any."""
+        fe = ph.get("foreach") or {}
+        return [src["phase"] for src in fe.get("sources", []) if src.get("mode") == "elementwise"]
+
+    def elementwise_items(self, phase: str, ph: dict, k: int, producer: str) -> list:
+        """Item i is producer task i's output, so that item i can run as soon as that task
+        is done (a fused or `aftercorr` chunk), without waiting for the whole gather. The
+        manifest holds the values known now (None for the others); `run` resolves each
+        item again."""
+        pk = self.producer_iterations(producer, ph.get("loop"), k)[0]
+        manifest = read_json(self.iteration_dir(producer, pk) / "manifest.json")
+        if manifest is None:
+            raise TaskError(f"the items of `{phase}` are those of `{producer}`, which has no item list for "
+                            f"iteration {pk} ({self.iteration_dir(producer, pk) / 'manifest.json'} is missing)")
+        return [self.elementwise_item(phase, ph, k, producer, i, quiet=True) for i in range(manifest["count"])]
+
+    def elementwise_item(self, phase: str, ph: dict, k: int, producer: str, i: int, quiet: bool = False):
+        local = {"project": str(self.spec.project), "iteration": k, "index": i}
+        try:
+            return self.spec.evaluate(ph["foreach"], self.resolver(phase, k, local, item_of={producer: i}))
+        except TaskError:
+            if quiet:
+                return None
+            raise
 
     def producer_iterations(self, producer: str, consumer_loop: "str | None", k: int) -> "list[int]":
         """The producer iterations to read, preferred first: the consumer's own iteration in
@@ -517,9 +551,11 @@ class Runtime:
                                 f"within {wait:g} s")
             time.sleep(0.05)
 
-    def resolver(self, phase: "str | None", k: int, local: dict, own: "dict | None" = None):
+    def resolver(self, phase: "str | None", k: int, local: dict, own: "dict | None" = None,
+                 item_of: "dict | None" = None):
         """R(kind, *names) for expressions of `phase` at iteration k; `own` replaces the
-        phase's outputs with a running task's values (stop rules)."""
+        phase's outputs with a running task's values (stop rules); `item_of` {producer: i}
+        reads one item's output of a foreach producer instead of the gather (elementwise)."""
         loop = self.spec.phases[phase].get("loop") if phase else None
 
         def R(kind, *names):
@@ -542,6 +578,13 @@ class Runtime:
                     if port not in own:
                         raise Unavailable(f"{head}.{port} is not written yet")
                     v = own[port]
+                elif item_of and head in item_of:
+                    pk, i = self.producer_iterations(head, loop, k)[0], item_of[head]
+                    rec = self.record(head, pk, i)
+                    if rec is not None and rec.get("state") in ("skipped", "stopped"):
+                        raise Unavailable(f"task {head}[{i}] (iteration {pk}), whose output is its item, "
+                                          f"was {rec['state']}")
+                    v = self._output_of(rec, head, port, pk, i, f"{head}.{port}[{i}] (iteration {pk})")
                 else:
                     v = self.port_value(head, port, loop, k)
             else:
@@ -653,6 +696,14 @@ class Runtime:
         try:
             local = {"project": str(self.spec.project), "index": i, "iteration": k}
             fe = ph.get("foreach")
+            pairs = self.elementwise(ph)
+            if pairs and fe["var"] not in self.carried(phase, k):
+                try:
+                    item = rec["item"] = self.elementwise_item(phase, ph, k, pairs[0], i)
+                except Unavailable as e:
+                    rec.update(state="skipped", end=now(), reason=str(e))
+                    write_json(d / "task.json", rec)
+                    return "skipped", None
             if fe is not None:
                 local[fe["var"]] = item
             R = self.resolver(phase, k, local)

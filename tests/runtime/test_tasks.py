@@ -569,3 +569,51 @@ def test_runs_on_the_oldest_python3_of_a_cluster(tmp_path):
     assert d.record("total")["outputs"] == {"sum": 100}
     assert d.record("count", 2)["inputs"] == {"c": 2}
     assert d.task("summary").returncode == 0
+
+
+ELEMENTWISE = """aiwf 0.1
+workflow t {
+  task a {
+    foreach x in range(3)
+    out y: int
+    run "echo $(( ${x} * 2 )) > ${y}"
+  }
+  task b {
+    foreach t in a.y
+    out z: int
+    run "echo $(( ${t} + 1 )) > ${z}"
+  }
+  task c {
+    in zs: list<int> = b.z
+    out total: int
+    run "python3 -c 'import sys; print(sum(map(int, sys.argv[1:])))' ${zs} > ${total}"
+  }
+  feedback once {
+    body = [a, b]
+    until = len(b.z) > 0
+    max_iterations = 1
+    stop a when a.y > 3
+  }
+}
+"""
+
+
+def test_an_elementwise_item_runs_as_soon_as_its_producer_task_is_done(tmp_path):
+    """`foreach t in a.y` scatters over a's items one to one: b[i] needs a[i] only (what a
+    fused or `aftercorr` chunk runs), and b[i] is skipped when a[i] was stopped."""
+    d = make(tmp_path, ELEMENTWISE)
+    assert d.spec["phases"]["b"]["foreach"]["sources"] == [{"phase": "a", "port": "y", "mode": "elementwise"}]
+    assert d.task("items", "--phase", "a").stdout == "3\n"
+    assert d.task("items", "--phase", "b").stdout == "3\n"
+    chunk = [d.task("run", "--phase", p, "--index", "0") for p in ("a", "b")]
+    assert [lines(p) for p in chunk] == [["a i0/0 done exit=0"], ["b i0/0 done exit=0"]]
+    assert (d.record("b")["item"], d.record("b")["outputs"]) == (0, {"z": 1})
+    assert lines(d.task("run", "--phase", "b", "--index", "1")) == ["b i0/1 failed exit=3"]
+    assert d.record("b", 0, 1)["error"] == ("output a.y[1] (iteration 0) is not available: task a[1] (iteration 0) "
+                                            f"has not run (no {d.task_dir('a', 0, 1) / 'task.json'})")
+    assert lines(d.task("run", "--phase", "a", "--range", "1:3")) == ["a i0/1 done exit=0", "a i0/2 stopped exit=0"]
+    assert lines(d.task("run", "--phase", "b", "--range", "1:3")) == ["b i0/1 done exit=0", "b i0/2 skipped exit="]
+    assert d.record("b", 0, 2)["reason"] == "task a[2] (iteration 0), whose output is its item, was stopped"
+    assert d.task("loop", "--loop", "once").stdout == "stop\n"
+    assert lines(d.task("run", "--phase", "c")) == ["c i0/0 done exit=0"]
+    assert (d.record("c")["inputs"], d.record("c")["outputs"]) == ({"zs": [1, 3]}, {"total": 4})
