@@ -303,7 +303,7 @@ def _names(v):
     return Path(v).name if isinstance(v, str) and v.startswith("/") else v
 
 
-@pytest.mark.parametrize("folder", ["multistage_pipeline", "digital_replica", "inverse_design"])
+@pytest.mark.parametrize("folder", ["multistage_pipeline", "inverse_design"])
 def test_consumers_see_what_local_harness_computes(example, folder, tmp_path):
     """Every output port's latest value, as the runtime resolves it for a consumer, equals
     LocalHarness's (paths by name)."""
@@ -315,9 +315,6 @@ def test_consumers_see_what_local_harness_computes(example, folder, tmp_path):
     finally:
         sys.path.remove(str(d.out))
     rt = aiwf_task.Runtime(aiwf_task.Spec(str(d.out / "workflow.json")), str(d.run_dir))
-    ports = [key for key in h.values if not (key[1] == "address" and d.spec["phases"][key[0]]["service"])]
-    assert {key: _names(rt.port_value(*key, None, 0)) for key in ports} == {key: _names(h.values[key])
-                                                                              for key in ports}
-    for key in set(h.values) - set(ports):   # a service's address: a port chosen when it started
-        assert rt.service_address(key[0], None, 0).startswith("127.0.0.1:")
+    assert {key: _names(rt.port_value(*key, None, 0)) for key in h.values} == {key: _names(v)
+                                                                                for key, v in h.values.items()}
     assert d.iterations == h.iterations
