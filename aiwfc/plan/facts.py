@@ -70,10 +70,14 @@ def collect_facts(program: ir.Program | None, wf: ir.Workflow) -> WorkflowFacts:
     params = {p.name: _param_value(p, scope) for p in wf.params}
     facts = WorkflowFacts(wf, program, scope, graph, params, _topo_order(wf, graph))
     typer = Typer(scope)
+    edges: dict[str, list] = {}
+    for e in graph.edges:
+        if e.via != "uses":
+            edges.setdefault(e.consumer, []).append(e)
     for name in facts.order:
         ph = scope.phases[name]
         facts.runtime[name] = _runtime(ph, scope)
-        facts.reads[name] = _reads(ph, scope, typer)
+        facts.reads[name] = _reads(ph, edges.get(name, []))
         facts.datasets[name] = _dataset_uses(ph, scope, typer)
         facts.outputs[name] = _outputs(ph)
     carried = {c.target: c for fb in wf.feedbacks for c in fb.next}
@@ -152,17 +156,17 @@ def _exprs(ph: ir.Phase):
         yield "command", ph.command
 
 
-def _reads(ph: ir.Phase, scope: Scope, typer: Typer) -> list[Read]:
-    loop = scope.loop_of.get(ph.name)
-    out = []
-    for via, expr in _exprs(ph):
-        ctx = RefContext(phase=ph, loop=loop, in_command=(via == "command"))
-        for ref in typer.refs(expr):
-            r = typer.resolve(ref, ctx, report=False)
-            if r is not None and r.kind in ("port", "address") and r.phase != ph.name:
-                read = Read(r.phase, r.port, ph.name, via, expr)
-                if read not in out:
-                    out.append(read)
+def _reads(ph: ir.Phase, edges) -> list[Read]:
+    """The phase's reads of other phases' outputs: the graph's edges into it (which
+    resolved the same references in the same order: inputs, foreach, when, command),
+    without service `uses` and without repeats, each with the expression it sits in."""
+    exprs = dict(_exprs(ph))
+    out, seen = [], set()
+    for e in edges:
+        key = (e.producer, e.port, e.via)
+        if key not in seen:
+            seen.add(key)
+            out.append(Read(e.producer, e.port, ph.name, e.via, exprs.get(e.via)))
     return out
 
 

@@ -41,6 +41,7 @@ class PartitionChoice(Pass):
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
         decisions = []
+        chosen_for: dict[tuple, ir.Partition | None] = {}  # many jobs ask for the same thing
         for job in plan.jobs:
             site = ctx.site_of(job)
             parts = site.partitions
@@ -51,12 +52,16 @@ class PartitionChoice(Pass):
                 job.resources.partition = chosen.name
                 continue
             r = job.resources
-            fitting = [p for p in parts if not _misses(r, p)]
-            if not fitting:
+            key = (site.name, r.nodes, r.cores * r.tasks_per_node, r.memory, r.gpus, r.gpu_model, r.walltime)
+            if key not in chosen_for:
+                fitting = [(i, p) for i, p in enumerate(parts) if not _misses(r, p)]
+                chosen_for[key] = min(fitting, key=lambda ip: (ip[1].gpus, ip[1].cores, ip[1].memory or _INF,
+                                                               ip[1].max_walltime or _INF, ip[1].nodes,
+                                                               ip[0]))[1] if fitting else None
+            best = chosen_for[key]
+            if best is None:
                 self._report(job, site, ctx)
                 continue
-            best = min(fitting, key=lambda p: (p.gpus, p.cores, p.memory or _INF, p.max_walltime or _INF,
-                                               p.nodes, parts.index(p)))
             r.partition = best.name
             decisions.append(f"{job.id}: partition {best.name} ({_ask(r)})")
         return decisions
