@@ -7,7 +7,8 @@ about sqrt(n) layers with random links, scatters, CPU and GPU phases) to a tempo
 directory and measures:
 
 * in-process: `analyse()` + sorting the diagnostics, i.e. what `aiwfc check` does before
-  printing, best of `--repeat` runs in one warm interpreter (imports and grammar loaded);
+  printing, best of `--repeat` runs in one warm interpreter (imports and grammar loaded),
+  wall and CPU time (CPU time is the fairer figure on a machine shared with other work);
 * peak memory of one in-process run (tracemalloc: Python allocations only);
 * subprocess: `python -m aiwfc check FILE` wall time (interpreter start, imports and
   output included) and its peak RSS (resource.getrusage of the child);
@@ -38,13 +39,13 @@ from gen import generate  # noqa: E402  (bench/ is not a package)
 from aiwfc.pipeline import analyse  # noqa: E402
 
 
-def check_in_process(path: str) -> tuple[float, int]:
-    """Seconds for one in-process check and the number of diagnostics."""
+def check_in_process(path: str) -> tuple[float, float, int]:
+    """Wall and CPU seconds for one in-process check, and the number of diagnostics."""
     gc.collect()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     comp = analyse(path)
     diags = comp.sink.sorted()
-    return time.perf_counter() - t, len(diags)
+    return time.perf_counter() - t, time.process_time() - c, len(diags)
 
 
 def peak_memory(path: str) -> int:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = Path(tmp) / "warm.aiwf"
         warm.write_text(generate(args.kind, 10))
         analyse(str(warm))  # imports, grammar and check registry loaded once, as in a long-lived process
-        header = (f"{'phases':>7} {'lines':>7} {'KiB':>6} {'diags':>6} {'in-proc s':>10} {'x prev':>7} "
+        header = (f"{'phases':>7} {'lines':>7} {'KiB':>6} {'diags':>6} {'in-proc s':>10} {'cpu s':>6} {'x prev':>7} "
                   f"{'us/phase':>9} {'peak MiB':>9} {'subproc s':>10} {'RSS MiB':>8} {'exit':>4}")
         print(header)
         print("-" * len(header))
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
             runs = [check_in_process(str(path)) for _ in range(args.repeat)]
             best = min(r[0] for r in runs)
-            ndiag = runs[0][1]
+            cpu = min(r[1] for r in runs)
+            ndiag = runs[0][2]
             peak = peak_memory(str(path))
             ratio = f"{best / prev[1] * (prev[0] * 10 / n):7.1f}" if prev else f"{'':>7}"
             if args.no_subprocess:
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 wall, rc, rss = check_subprocess(str(path))
                 sub = f"{wall:10.3f} {rss / 2**20:8.1f} {rc:>4}"
-            print(f"{n:>7} {text.count(chr(10)):>7} {len(text) // 1024:>6} {ndiag:>6} {best:10.3f} {ratio} "
+            print(f"{n:>7} {text.count(chr(10)):>7} {len(text) // 1024:>6} {ndiag:>6} {best:10.3f} {cpu:6.3f} {ratio} "
                   f"{best / n * 1e6:9.0f} {peak / 2**20:9.1f} {sub}")
             prev = (n, best)
     print("x prev: in-process time relative to the previous size, scaled to a 10x step (10.0 = linear)")
