@@ -40,7 +40,8 @@ when missing); `--project DIR` (or $AIWF_PROJECT) replaces the project directory
         RUN/tasks/P/iK/<I>/ is the command's cwd; inputs are resolved from the upstream
         task records; when `when` is false the task is `skipped`; the command is expanded
         (every value bash-quoted, a list as separate words) and run with `bash -c`,
-        inside `apptainer|singularity exec OPTIONS --bind PROJECT,RUN SIF` when the phase
+        inside `apptainer|singularity exec OPTIONS --bind PROJECT,RUN[,TASKDIR] SIF` (the
+        task directory's real path too when it is a link to node-local scratch) when the phase
         has an image, the site has a container runtime, the runtime is on PATH and the
         SIF exists (else on the host, with a notice in stderr.log; $AIWF_CONTAINERS=off
         always runs on the host). stdout/stderr go to stdout.log/stderr.log in the task
@@ -824,8 +825,11 @@ class Runtime:
             return ["bash", "-c", command]
         rec["image"]["container"] = True
         rec["image"]["digest"] = "sha256:" + self.file_hash(sif)
-        return [exe, "exec", *image.get("options", []), "--bind", f"{self.spec.project},{self.run}",
-                str(sif), "bash", "-c", command]
+        binds = [str(self.spec.project), str(self.run)]
+        real = os.path.realpath(self.task_dir(rec["phase"], rec["iteration"], rec["index"]))
+        if not real.startswith(str(self.run) + os.sep):  # a task directory linked to node-local scratch
+            binds.append(real)
+        return [exe, "exec", *image.get("options", []), "--bind", ",".join(binds), str(sif), "bash", "-c", command]
 
     def file_hash(self, path: Path) -> str:
         """sha256 of a file, computed once per run while its size and modification time stay

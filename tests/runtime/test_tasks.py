@@ -284,6 +284,45 @@ def test_foreach_over_dataset_files(tmp_path):
     assert d2.record("files")["outputs"] == {"size": 6}
 
 
+def fake_apptainer(tmp_path: Path) -> Path:
+    """A directory with an `apptainer` that records its arguments, then runs the command on
+    the host (no apptainer can be installed here)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "apptainer"
+    fake.write_text('#!/bin/bash\nprintf "%s\\n" "$@" > "$AIWF_TASK_DIR/apptainer.args"\n'
+                    'while [ "$1" != bash ]; do shift; done\nexec "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+IN_IMAGE = """aiwf 0.1
+import "std/images/python"
+workflow t {
+  task inside {
+    image = python_numpy
+    out v: int
+    run "echo 5 > ${v}"
+  }
+}
+"""
+
+
+def test_a_task_directory_on_scratch_is_bound_into_the_container(tmp_path):
+    bin_dir = fake_apptainer(tmp_path)
+    d = make(tmp_path, IN_IMAGE, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    (tmp_path / "project" / "images").mkdir()
+    (tmp_path / "project" / "images" / "python_numpy.sif").write_text("")
+    scratch = tmp_path / "scratch" / "inside0"
+    scratch.mkdir(parents=True)
+    d.task_dir("inside").parent.mkdir(parents=True)
+    d.task_dir("inside").symlink_to(scratch)   # as the Slurm scripts stage a task directory
+    assert d.task("run", "--phase", "inside").returncode == 0
+    args = (scratch / "apptainer.args").read_text().splitlines()
+    assert args[:3] == ["exec", "--bind", f"{tmp_path}/project,{d.run_dir},{scratch}"]
+    assert d.record("inside")["outputs"] == {"v": 5} and (scratch / "v.json").read_text() == "5\n"
+
+
 def test_image_runs_in_the_container_runtime_when_there_is_one(tmp_path):
     text = """aiwf 0.1
 import "std/images/python"
@@ -295,12 +334,7 @@ workflow t {
   }
 }
 """
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "apptainer"   # records its arguments, then runs the command on the host
-    fake.write_text('#!/bin/bash\nprintf "%s\\n" "$@" > "$AIWF_TASK_DIR/apptainer.args"\n'
-                    'while [ "$1" != bash ]; do shift; done\nexec "$@"\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    bin_dir = fake_apptainer(tmp_path)
     d = make(tmp_path, text, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     p = d.task("run", "--phase", "inside")
     assert p.returncode == 0
