@@ -84,7 +84,8 @@ def suite(work: Path) -> list[str]:
         print(f"  {name + star:<22} {a.submissions:>8,}->{b.submissions:<8,} {b.array_tasks:>12,} "
               f"{format_size(a.shared_fs_bytes):>10}->{format_size(b.shared_fs_bytes):<10} "
               f"{a.metadata_ops:>9,}->{b.metadata_ops:<9,} {b.core_hours:>9.1f} {b.gpu_hours:>7.1f} "
-              f"{b.gpu_hours_cpu_phases:>9.1f} {a.critical_path_s / 3600:>7.1f}h->{f'{b.critical_path_s / 3600:.1f}h':<8}")
+              f"{b.gpu_hours_cpu_phases:>9.1f} {a.critical_path_s / 3600:>7.1f}h->"
+              f"{f'{b.critical_path_s / 3600:.1f}h':<8}")
         if b.gpu_hours_cpu_phases:
             misses.append(f"{name}: {b.gpu_hours_cpu_phases:.1f} GPU-hours on CPU-only phases")
         if name == "sweep_100000":

@@ -138,7 +138,7 @@ def _dataset_note(ds) -> str:
 def _job_label(job: PlanJob) -> list[str]:
     head = f"{job.id} ({job.kind}{', distributed' if job.distributed else ''})" if job.role == "compute" \
         else f"{job.id} ({job.role})"
-    out = [head]
+    out = [head + (f" @ {job.site}" if job.site else "")]
     a = job.array
     if a is not None:
         items = f"{a.estimate:,} items" if a.count is not None else f"~{a.estimate:,} items"

@@ -1,11 +1,12 @@
 """What a pass is: a named, levelled transformation of a plan that says what it decided.
 
 A pass module holds one `Pass` subclass whose docstring states what it does, when it
-applies and what it leaves alone (spec/plan.md quotes it). `run` changes the plan in
+applies and what it leaves alone (`aiwfc plan --explain` and spec/plan.md refer to it). `run` changes the plan in
 place and returns its decisions, one sentence each with the reason ("bundled 400
 tasks of md into 20 array tasks of 20 items because runtime 30s < cluster_target
 10m"); what it considered and refused goes to `ctx.note` ("kept md -> fit apart:
-resource classes differ"). A pass that returns no decision did not change the plan. A pass must keep the plan's semantics: every task still runs exactly once per
+resource classes differ"). A pass that returns no decision did not change the plan.
+A pass must keep the plan's semantics: every task still runs exactly once per
 iteration, after everything it depends on (tests/plan/test_semantics.py checks it).
 """
 
