@@ -54,7 +54,8 @@ def load_workflow(args: argparse.Namespace, diag_format: str = "text") -> Loaded
         return 2
     comp = analyse(args.path, site=args.site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
-    io_error = not Path(args.path).is_file() or any(  # reported as AIWF105, exit status 2
+    io_error = not Path(args.path).is_file() or (args.params and not Path(args.params).is_file()) or any(
+        # reported as AIWF105 / AIWF203, exit status 2 (an I/O problem, not an error in the input)
         d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
     if io_error or failed(diags, getattr(args, "strict", False)):
         emit_diagnostics(diags, comp.sources, diag_format, stream=sys.stderr)

@@ -79,6 +79,11 @@ def test_plan_exit_statuses(capsys, tmp_path) -> None:
     code, out, err = run(capsys, "plan", str(tmp_path / "missing.aiwf"))
     assert (code, out) == (2, "")
     assert "error[AIWF105]" in err
+    code, out, err = run(capsys, "plan", str(DATA / "diamond.aiwf"), "--params", str(tmp_path / "none.yaml"))
+    assert (code, out) == (2, "")
+    assert "error[AIWF203]: cannot read params file" in err
+    code, _, err = run(capsys, "plan", str(DATA / "diamond.aiwf"), "-p", "novalue")
+    assert (code, err) == (2, "aiwfc: -p expects NAME=VALUE, got `novalue`\n")
     code, _, err = run(capsys, "plan", str(DATA / "diamond.aiwf"), "--disable-pass", "fussion")
     assert (code, err) == (2, "aiwfc: unknown pass `fussion` (passes: job-arrays, fusion, clustering, "
                               "aggregation, staging, transitive-reduction, partition-choice)\n")
