@@ -341,6 +341,7 @@ class Driver:
     def start(self) -> dict[str, Future]:
         """Launches the whole schedule (workflow.json's `schedule`); returns phase -> future."""
         futures: dict[str, Future] = {}
+        ready: dict[str, Future] = {}  # a service's address is published
         services = {s["service"]: list(s["clients"]) for s in self.spec.doc["schedule"] if "service" in s}
 
         def deps_of(consumers: list[str]) -> list:
@@ -349,9 +350,9 @@ class Driver:
             out = []
             for c in consumers:
                 for p in self.phases[c]["after"]:
-                    if p in consumers or p not in futures or (p in services and p in self.phases[c]["uses"]):
+                    if p in consumers or p not in futures:
                         continue
-                    out.append(futures[p])
+                    out.append(ready[p] if p in services and p in self.phases[c]["uses"] else futures[p])
             return list(dict.fromkeys(out))
 
         for step in self.spec.doc["schedule"]:
@@ -364,6 +365,7 @@ class Driver:
                 stop.unlink(missing_ok=True)
                 self.tally(name, 0).items = 1
                 futures[name] = self.submit(name, 0, 0, 1, deps_of([name]), stop)
+                ready[name] = self.published(name, futures[name])
                 self.say(f"service {name} submitted (clients: {', '.join(step['clients']) or 'none'})")
             else:
                 body = step["phases"]
@@ -373,6 +375,23 @@ class Driver:
         for svc, clients in services.items():
             self.stop_after(svc, list(dict.fromkeys(futures[c] for c in clients if c in futures)))
         return futures
+
+    def published(self, service: str, fut: Future) -> Future:
+        """A future that succeeds once the service has written its `address.json` (its
+        clients start then), or has ended without one (the clients then fail with the
+        runtime's message instead of waiting)."""
+        out: Future = Future()
+        address = self.rt.task_dir(service, 0, 0) / "address.json"
+        address.unlink(missing_ok=True)  # a previous run's address is not this one's
+
+        def watch():
+            while not (address.exists() or fut.done() or self.cancelled):
+                time.sleep(0.05)
+            if address.exists():
+                self.say(f"service {service} is up: {address.read_text().strip()}")
+            out.set_result(None)
+        threading.Thread(target=watch, name=f"aiwf-service-{service}", daemon=True).start()
+        return out
 
     def stop_after(self, service: str, client_futures: list) -> None:
         """Drops the service's stop file once every client has settled."""
