@@ -22,6 +22,14 @@ def relink(plan: Plan, facts: WorkflowFacts) -> None:
     """Recomputes every derived cross-reference of `plan` (see the module docstring)."""
     job_of = plan.job_of_phase()
     position = {s.phase: (j.id, i) for j in plan.jobs for i, s in enumerate(j.steps)}
+    local: dict[tuple[str, str], bool] = {}
+
+    def where(phase: str, port: str) -> str:
+        key = (phase, port)
+        if key not in local:
+            local[key] = _local(facts, position, phase, port)
+        return "scratch" if local[key] else "shared"
+
     for job in plan.jobs:
         for step in job.steps:
             for b in step.inputs:
@@ -30,13 +38,13 @@ def relink(plan: Plan, facts: WorkflowFacts) -> None:
                     owner = job_of.get(src.phase, src.job)
                     if src.job != owner:
                         src.job = owner
-                    where = "scratch" if _local(facts, position, src.phase, src.port) else "shared"
-                    if src.location != where:
-                        src.location = where
+                    loc = where(src.phase, src.port)
+                    if src.location != loc:
+                        src.location = loc
             for out in step.outputs:
-                where = "scratch" if _local(facts, position, step.phase, out.port) else "shared"
-                if out.location != where:
-                    out.location = where
+                loc = where(step.phase, out.port)
+                if out.location != loc:
+                    out.location = loc
     _stage_out(plan)
     for loop in plan.loops:
         loop.jobs = _unique(job_of[p] for p in loop.phases if p in job_of)

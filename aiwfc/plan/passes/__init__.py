@@ -77,7 +77,7 @@ def run_passes(plan: Plan, ctx: PassContext, level: int, disabled: frozenset[str
         started = time.perf_counter()
         ctx.notes = step.notes
         step.decisions = cls().run(plan, ctx)
-        if step.decisions and not cls.relinks_itself:
+        if step.decisions and cls.moves_work and not cls.relinks_itself:
             relink(plan, ctx.facts)
         step.seconds = time.perf_counter() - started
         step.before = cost

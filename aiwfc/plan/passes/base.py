@@ -53,6 +53,9 @@ class Pass:
     #: True when `run` already calls `relink` after changing the plan (the manager then
     #: does not repeat it: relink is the costliest step on 10,000-job plans).
     relinks_itself: ClassVar[bool] = False
+    #: False for a pass that changes only how jobs are submitted or which edges are kept
+    #: (array shape, partition, redundant dependencies): nothing `relink` derives changes.
+    moves_work: ClassVar[bool] = True
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
         raise NotImplementedError

@@ -32,6 +32,7 @@ class Clustering(Pass):
 
     name = "clustering"
     level = 2
+    moves_work = False
     summary = "bundle short tasks so each scheduler task runs at least the site's cluster_target"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:

@@ -24,6 +24,7 @@ class JobArrays(Pass):
 
     name = "job-arrays"
     level = 1
+    moves_work = False
     summary = "one job array (split to the site's max array size, throttled) per foreach"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:

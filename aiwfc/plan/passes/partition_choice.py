@@ -37,6 +37,7 @@ class PartitionChoice(Pass):
 
     name = "partition-choice"
     level = 1
+    moves_work = False
     summary = "the smallest partition of the site that fits each job"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:

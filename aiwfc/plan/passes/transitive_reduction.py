@@ -26,6 +26,7 @@ class TransitiveReduction(Pass):
 
     name = "transitive-reduction"
     level = 1
+    moves_work = False
     summary = "remove dependencies implied by longer chains"
 
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
