@@ -108,7 +108,8 @@ any other reference reads the producer's latest iteration that has a value. `${i
 the item number, `${iteration}` the loop iteration (0 outside loops), `${project}` the
 project directory, `${ds}` a dataset's directory ($AIWF_DATASET_<name> overrides it: a
 staged copy), `${svc.address}` the JSON value a service writes to `address.json` in its
-task directory (waited for up to $AIWF_SERVICE_WAIT seconds, default 120). Booleans
+task directory (waited for up to $AIWF_SERVICE_WAIT seconds, default 120; only an address
+written since the service's current task started counts). Booleans
 expand to true/false, lists to separate words, maps to JSON.
 
 task.json (RUN/tasks/P/iK/I/task.json, written atomically)
@@ -176,6 +177,7 @@ TASK_FORMAT = "aiwf-task/1"
 EXIT_USAGE = 2
 EXIT_RUNTIME = 3
 STOP_POLL = 0.2
+SERVICE_GRACE = 5.0
 LOG_TAIL_LINES = 20
 _BASH_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
@@ -279,6 +281,15 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _timestamp(text) -> "float | None":
+    """Seconds since the epoch of a record's `start` (as `now()` writes it), or None."""
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def exit_code(returncode: int) -> int:
@@ -531,25 +542,34 @@ class Runtime:
         return str((self.spec.project / ds["path"]).resolve())
 
     def service_address(self, service: str, consumer_loop: "str | None", k: int):
+        """The value a running service wrote to `address.json` in its task directory, waited
+        for. Only an address written since the service's current task started counts (a
+        previous run's is stale); a service recorded as ended is given $AIWF_SERVICE_GRACE
+        seconds (default 5) to start again (a resumed run starts it just before its clients)
+        before that is an error."""
         ks = self.producer_iterations(service, consumer_loop, k)
         d = self.task_dir(service, ks[0], 0)
+        path = d / "address.json"
         wait = float(os.environ.get("AIWF_SERVICE_WAIT", "120"))
-        deadline = time.monotonic() + wait
+        deadline, ended_since = time.monotonic() + wait, None
         while True:
-            value = None
-            try:
-                value = read_json(d / "address.json")
-            except TaskError:
-                pass  # being written by a service that does not write atomically
-            if value is not None:
-                return value
             rec = self.record(service, ks[0], 0)
-            if rec is not None and rec.get("state") not in (None, "running"):
-                raise TaskError(f"service `{service}` ended ({rec.get('state')}) without writing "
-                                f"{d / 'address.json'}")
+            state = rec.get("state") if rec is not None else None
+            if state in (None, "running"):
+                ended_since = None
+                try:
+                    value, mtime = read_json(path), path.stat().st_mtime
+                except (TaskError, OSError):
+                    value = None  # not there yet, or being written by a service that does not write atomically
+                started = _timestamp(rec.get("start")) if rec is not None else None
+                if value is not None and (started is None or mtime >= started - 1):
+                    return value
+            elif ended_since is None:
+                ended_since = time.monotonic()
+            elif time.monotonic() - ended_since >= float(os.environ.get("AIWF_SERVICE_GRACE", SERVICE_GRACE)):
+                raise TaskError(f"service `{service}` ended ({state}) without writing {path}")
             if time.monotonic() >= deadline:
-                raise TaskError(f"service `{service}` wrote no address ({d / 'address.json'}) "
-                                f"within {wait:g} s")
+                raise TaskError(f"service `{service}` wrote no address ({path}) within {wait:g} s")
             time.sleep(0.05)
 
     def resolver(self, phase: "str | None", k: int, local: dict, own: "dict | None" = None,
@@ -864,6 +884,11 @@ class Runtime:
                     if (d / f"{name}.log").exists():
                         os.replace(d / f"{name}.log", d / f"{name}.attempt{attempt - 1}.log")
             self.clear_outputs(d, names)
+            if ph.get("service"):
+                try:
+                    (d / "address.json").unlink()  # a previous run's address is not this one's
+                except OSError:
+                    pass
             notices: "list[str]" = []
             argv = self.argv(ph, rec["command"], rec, notices)
             t0 = time.monotonic()

@@ -562,7 +562,7 @@ def test_service_address_and_its_end(tmp_path):
     ("sleep 30", "0.5", "service `svc` wrote no address ({d}/address.json) within 0.5 s"),
 ])
 def test_service_without_an_address(tmp_path, command, wait, error):
-    d = make(tmp_path, SERVICE % command, env={"AIWF_SERVICE_WAIT": wait})
+    d = make(tmp_path, SERVICE % command, env={"AIWF_SERVICE_WAIT": wait, "AIWF_SERVICE_GRACE": "0.5"})
     svc = d.popen("run", "--phase", "svc")
     if command == "exit 1":
         svc.communicate(timeout=10)
@@ -651,3 +651,19 @@ def test_an_elementwise_item_runs_as_soon_as_its_producer_task_is_done(tmp_path)
     assert d.task("loop", "--loop", "once").stdout == "stop\n"
     assert lines(d.task("run", "--phase", "c")) == ["c i0/0 done exit=0"]
     assert (d.record("c")["inputs"], d.record("c")["outputs"]) == ({"zs": [1, 3]}, {"total": 4})
+
+
+def test_a_previous_runs_service_address_is_never_used(tmp_path):
+    d = make(tmp_path, SERVICE % r'''echo x > ${log}; sleep 1; echo '\"new:2\"' > address.json; sleep 30''')
+    old = d.task_dir("svc")
+    old.mkdir(parents=True)
+    (old / "address.json").write_text('"stale:1"\n')
+    (old / "task.json").write_text(json.dumps({"state": "done", "start": "2026-01-01T00:00:00.000Z"}))
+    client = d.popen("run", "--phase", "client")   # before the service is even started again
+    time.sleep(0.2)
+    svc = d.popen("run", "--phase", "svc")
+    out, err = client.communicate(timeout=30)
+    assert (client.returncode, out) == (0, "client i0/0 done exit=0\n"), err
+    assert (d.task_dir("client") / "said.txt").read_text() == "new:2\n"
+    svc.send_signal(signal.SIGTERM)
+    svc.communicate(timeout=10)
