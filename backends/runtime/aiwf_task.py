@@ -181,7 +181,9 @@ SERVICE_GRACE = 5.0
 LOG_TAIL_LINES = 20
 _BASH_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
-__all__ = ["TaskError", "Runtime", "bash_quote", "main"]
+# The module API the backends' drivers use (the Parsl program imports this file): kept stable.
+__all__ = ["TaskError", "UsageError", "Spec", "Runtime", "summary", "write_json", "read_json", "bash_quote",
+           "main"]
 
 
 class TaskError(Exception):
