@@ -1,5 +1,5 @@
-"""Optimisation preserves semantics: the -O2 plan runs every task of the -O0 plan exactly
-once per iteration, in an order consistent with the -O0 plan's dependencies.
+"""Optimisation preserves semantics: the -O1 and -O2 plans run every task of the -O0
+plan exactly once per iteration, in an order consistent with the -O0 plan's dependencies.
 
 Both plans are run by the topological executor of `simulate.py` under several random
 legal schedules; the rules come from the -O0 plan (one job per phase, dependencies
@@ -27,6 +27,7 @@ SCHEDULES = 4
 def assert_preserved(comp, wf) -> tuple:
     """Plans at -O0 and -O2 and checks every claim of the module docstring."""
     o0 = build_plan(comp, wf, level=0).plan
+    o1 = build_plan(comp, wf, level=1).plan
     o2 = build_plan(comp, wf, level=2).plan
     _baseline_follows_data_flow(comp, wf, o0)
     rules = constraints(o0)
@@ -37,9 +38,10 @@ def assert_preserved(comp, wf) -> tuple:
             expected = base.counts()
             assert set(expected.values()) == {1}, "the -O0 plan runs some entry twice"
         assert violations(base, rules) == []
-        run = execute(o2, seed)
-        assert run.counts() == expected, _diff(run.counts(), expected)
-        assert violations(run, rules) == []
+        for optimised in (o1, o2):
+            run = execute(optimised, seed)
+            assert run.counts() == expected, _diff(run.counts(), expected)
+            assert violations(run, rules) == []
     return o0, o2
 
 
