@@ -1027,10 +1027,19 @@ class Runtime:
         out = {}
         scope = dict(local, **outputs)
         for name in ph.get("track", []):
-            if name in scope:
-                out[name] = scope[name]
-            elif name in self.spec.params:
-                out[name] = self.spec.params[name]
+            head, *fields = name.split(".")   # `metrics.loss`: a field of a metrics output
+            if head in scope:
+                value = scope[head]
+            elif head in self.spec.params:
+                value = self.spec.params[head]
+            else:
+                continue
+            try:
+                for f in fields:
+                    value = value[f]
+            except (KeyError, TypeError):
+                continue  # the check reported the name; nothing to record
+            out[name] = value
         return out
 
     # ------------------------------------------------------------ loops

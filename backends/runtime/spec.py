@@ -202,8 +202,9 @@ def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -
     exprs = [p.value for p in ph.inputs if p.value is not None] + [ph.command, ph.when] + \
         [p.value for p in ph.outputs if p.value is not None]
     local = set(full)
+    source = ph.foreach.source if ph.foreach is not None else None
     used_params, whole, per_item = set(), set(), set()
-    for e in exprs + [ph.foreach.source if ph.foreach else None]:
+    for e in exprs + [source]:
         for ref in walk_refs(e) if e is not None else ():
             head = ref.parts[0].text
             if head in local:
@@ -211,7 +212,7 @@ def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -
             if head in scope.params:
                 used_params.add(head)
             elif head in scope.datasets:
-                (whole if e is not (ph.foreach.source if ph.foreach else None) else per_item).add(head)
+                (per_item if e is source else whole).add(head)   # a foreach over a dataset's files
     used_params |= {t for t in ph.track if t in scope.params and t not in local}
     image = None
     build = builds.get(ph.image) if ph.image else None

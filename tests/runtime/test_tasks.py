@@ -667,3 +667,19 @@ def test_a_previous_runs_service_address_is_never_used(tmp_path):
     assert (d.task_dir("client") / "said.txt").read_text() == "new:2\n"
     svc.send_signal(signal.SIGTERM)
     svc.communicate(timeout=10)
+
+
+def test_tracked_values_include_metric_fields_and_params(tmp_path):
+    d = make(tmp_path, r"""aiwf 0.1
+workflow t {
+  param lr: float = 0.25
+  training fit {
+    out metrics: metrics { loss: float  acc: float }
+    out model: file = "m.txt"
+    track = [lr, metrics.loss, model]
+    run "echo '{\"loss\": 0.5, \"acc\": 0.9}' > ${metrics}; touch ${model}"
+  }
+}
+""").run()
+    assert d.record("fit")["tracked"] == {"lr": 0.25, "metrics.loss": 0.5, "model": str(d.task_dir("fit") / "m.txt")}
+    assert d.record("fit")["params"] == {"lr": 0.25}
