@@ -665,6 +665,10 @@ class Runtime:
             base, item = type_of(typ)
             if base == "list" and item in ("file", "dir"):
                 value = [str(d / x) for x in value]
+                missing = [x for x in value if not os.path.exists(x)]
+                if missing and strict:
+                    raise TaskError(f"output `{name}` ({names[name]}) names {os.path.relpath(missing[0], d)}, "
+                                    "which was not written")
             out[name] = value
         return out
 

@@ -167,9 +167,13 @@ def test_missing_upstream_output_is_a_message_not_a_traceback(tmp_path):
     ("true", "output `v` (v.json) was not written"),
     ("echo abc > ${v}", "output `v` (v.json) is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
     ("echo 1.5 > ${v}", "output `v` (v.json) should be int: got 1.5"),
+    ("echo 1 > ${v}; echo [1] > ${fs}", "output `fs` (fs.json) should be list<file>: an item 1"),
+    ("echo 1 > ${v}; touch a; echo '[\\\"a\\\", \\\"b\\\"]' > ${fs}",
+     "output `fs` (fs.json) names b, which was not written"),
 ])
 def test_outputs_are_checked(tmp_path, command, error):
-    d = make(tmp_path, 'aiwf 0.1\nworkflow t {\n  task w {\n    out v: int\n    run "%s"\n  }\n}\n' % command)
+    d = make(tmp_path, 'aiwf 0.1\nworkflow t {\n  task w {\n    out v: int\n    out fs: list<file>\n'
+             '    run "%s"\n  }\n}\n' % command)
     p = d.task("run", "--phase", "w")
     assert (p.returncode, lines(p)) == (3, ["w i0/0 failed exit=3"])
     rec = d.record("w")
