@@ -101,7 +101,8 @@ Values and conventions (as the language defines them)
 A `file`/`dir` output is its path template (default: the port name) under the task
 directory; any other output is the JSON file `<port>.json` the command writes, and
 `${port}` in the command expands to that file name. Consumers receive values: a path as an
-absolute path, a number as a number, a list<file> output's relative entries made absolute.
+absolute path, a number as a number, a list<file> output's relative entries made absolute
+(each must exist when the task ends; every output is checked against its type then).
 A foreach phase's output seen from another phase is the list over its items (done tasks
 only, in item order). A reference to a phase of the same loop reads the same iteration;
 any other reference reads the producer's latest iteration that has a value. `${index}` is
