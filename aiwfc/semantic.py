@@ -107,10 +107,10 @@ class Typer:
         ph = ctx.phase
         if ph is not None and ph.foreach and head == ph.foreach.var:
             res = Resolved("foreach", self.foreach_item_type(ph), ph.name)
-        elif ph is not None and ph.input(head) is not None:
-            res = Resolved("input", ph.input(head).type, ph.name, head)
-        elif ph is not None and ph.output(head) is not None:
-            res = Resolved("output", ph.output(head).type, ph.name, head)
+        elif ph is not None and (port := ph.input(head)) is not None:
+            res = Resolved("input", port.type, ph.name, head)
+        elif ph is not None and (port := ph.output(head)) is not None:
+            res = Resolved("output", port.type, ph.name, head)
         elif head in BUILTIN_VARS and (ph is not None or head != "index"):
             res = Resolved("builtin", BUILTIN_VARS[head])
         elif head in sc.params:
@@ -149,6 +149,8 @@ class Typer:
         return self._fields(res, rest, ref, report)
 
     def _fields(self, res: Resolved, rest: list[str], ref: ast.Ref, report: bool) -> Resolved | None:
+        if not rest:
+            return res  # nothing to follow (the common case); Resolved is immutable
         t = res.type
         done = list(res.fields)
         offset = len(ref.parts) - len(rest)

@@ -143,7 +143,15 @@ class _Parser:
         t = self.toks[i]
         if t[0] != "string":
             raise Fallback
-        return parse_template(self.src, t[2], t[1], self.sink, parse_interpolation)
+        span = Span(self.path, t[3], t[4], t[5], t[6])
+        if t[3] != t[5] or "${" not in t[1]:
+            return parse_template(self.src, t[2], t[1], self.sink, parse_interpolation, span)
+        # one line: an interpolation's column follows from the token's, without a look-up
+        line, line_start = t[3], t[2] - t[4] + 1
+
+        def expr(src, start, end, sink):
+            return parse_interpolation(src, start, end, sink, (line, start - line_start + 1))
+        return parse_template(self.src, t[2], t[1], self.sink, expr, span)
 
     # -- structure
     def module(self) -> ast.Module:
@@ -451,12 +459,14 @@ _EXPR_KEYWORDS = frozenset(("true", "false", "not"))  # words that are not a ref
 SLOW_EXPRESSION: list[Callable] = []
 
 
-def parse_interpolation(src: SourceFile, start: int, end: int, sink: DiagnosticSink) -> ast.Expr | None:
-    """parse_expression_at, fast: src.text[start:end] as one expression (single line)."""
+def parse_interpolation(src: SourceFile, start: int, end: int, sink: DiagnosticSink,
+                        position: tuple[int, int] | None = None) -> ast.Expr | None:
+    """parse_expression_at, fast: src.text[start:end] as one expression (single line);
+    `position` is the (line, column) of `start` when the caller knows it."""
     m = _DOTTED.fullmatch(src.text, start, end)
     if m is not None and m.group(1) not in _EXPR_KEYWORDS:
         # the common `${name}` / `${phase.port}`, built without tokens
-        line, col = src.position(start)
+        line, col = position or src.position(start)
         names, pos, path = [], start, src.path
         for part in m.group().split("."):
             c = col + pos - start
@@ -466,7 +476,7 @@ def parse_interpolation(src: SourceFile, start: int, end: int, sink: DiagnosticS
             return ast.Ref((names[0],), names[0].span)
         return ast.Ref(tuple(names), Span(path, line, col, line, col + end - start))
     try:
-        line, col = src.position(start)
+        line, col = position or src.position(start)
         toks = tokenize(src.text, start, end, line, start - col + 1)
         if toks[0][0] == "eof":
             raise Fallback

@@ -11,7 +11,7 @@ from typing import Callable
 
 from aiwfc import codes
 from aiwfc.diagnostics import DiagnosticSink
-from aiwfc.source import SourceFile
+from aiwfc.source import SourceFile, Span
 from aiwfc.syntax import ast
 
 _SPECIAL = re.compile(r"[\\$]")
@@ -19,8 +19,10 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "$": "$", "r": "\r"}
 
 
 def parse_template(src: SourceFile, start: int, raw: str, sink: DiagnosticSink,
-                   parse_expr: Callable) -> ast.Template:
-    """Splits a STRING token (quotes included) at offset `start` into text and expressions."""
+                   parse_expr: Callable, span: Span | None = None) -> ast.Template:
+    """Splits a STRING token (quotes included) at offset `start` into text and expressions.
+
+    `span` is the token's span when the caller knows it (saves two position look-ups)."""
     q = 3 if raw.startswith('"""') else 1
     body_start, body_end = start + q, start + len(raw) - q
     text = src.text
@@ -67,7 +69,7 @@ def parse_template(src: SourceFile, start: int, raw: str, sink: DiagnosticSink,
         i += 1
     if buf or not parts:
         parts.append("".join(buf))
-    return ast.Template(tuple(parts), src.span(start, start + len(raw)), raw)
+    return ast.Template(tuple(parts), span or src.span(start, start + len(raw)), raw)
 
 
 def _matching_brace(text: str, i: int, end: int) -> int:
