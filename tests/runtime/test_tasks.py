@@ -687,3 +687,29 @@ workflow t {
 """).run()
     assert d.record("fit")["tracked"] == {"lr": 0.25, "metrics.loss": 0.5, "model": str(d.task_dir("fit") / "m.txt")}
     assert d.record("fit")["params"] == {"lr": 0.25}
+
+
+def test_project_directory_can_move(tmp_path):
+    text = 'aiwf 0.1\nworkflow t {\n  task w {\n    out f: file = "f.txt"\n    run "cat ${project}/note.txt > ${f}"\n  }\n}\n'
+    d = make(tmp_path, text)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "note.txt").write_text("moved\n")
+    d.env["AIWF_PROJECT"] = str(moved)
+    assert d.task("run", "--phase", "w").returncode == 0
+    assert d.record("w")["command"] == f"cat {moved}/note.txt > f.txt"
+    (tmp_path / "third").mkdir()
+    (tmp_path / "third" / "note.txt").write_text("third\n")
+    assert d.task("run", "--phase", "w", "--project", str(tmp_path / "third")).returncode == 0
+    assert (d.task_dir("w") / "f.txt").read_text() == "third\n"
+
+
+def test_containers_can_be_turned_off(tmp_path):
+    bin_dir = fake_apptainer(tmp_path)
+    d = make(tmp_path, IN_IMAGE, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "AIWF_CONTAINERS": "off"})
+    (tmp_path / "project" / "images").mkdir()
+    (tmp_path / "project" / "images" / "python_numpy.sif").write_text("")
+    assert d.task("run", "--phase", "inside").returncode == 0
+    assert not (d.task_dir("inside") / "apptainer.args").exists()
+    assert (d.task_dir("inside") / "stderr.log").read_text() == ""
+    assert d.record("inside")["image"]["container"] is False
