@@ -43,6 +43,8 @@ def add_parser(sub) -> None:
                    help="Parsl configuration: local (default) or slurm (the site's partitions)")
     p.add_argument("--workers", type=int, metavar="N", help="local workers (default: the machine's cores)")
     p.add_argument("--max-parallel", type=int, metavar="N", help="at most N tasks of one phase at once")
+    p.add_argument("--bundle", default="auto", metavar="auto|off|N",
+                   help="items per Parsl app: auto (default: large scatters become ~4 apps per worker), off, or N")
     p.add_argument("--force", action="store_true", help="re-run every task, even those recorded as done")
     p.add_argument("--quiet", action="store_true", help="only the summary, no progress lines")
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir or Path("runs") / wf.name).resolve()
     program = run_dir / PROGRAM_DIR
     write_artefacts(artefacts, str(program), force=True)
-    argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config]
+    argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config,
+            "--bundle", args.bundle]
     for flag, value in (("--workers", args.workers), ("--max-parallel", args.max_parallel)):
         if value is not None:
             argv += [flag, str(value)]

@@ -63,6 +63,7 @@ __all__ = ["main", "Driver", "build_config"]
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 WATCH_PERIOD = 0.3
+APPS_PER_SLOT = 4
 
 
 class Cancelled(Exception):
@@ -235,7 +236,8 @@ class Driver:
         """The bash text of one app: the runtime over items a..b-1, with a watcher that
         sends it SIGTERM when the run is cancelled (or, for a service, told to stop)."""
         q = aiwf_task.bash_quote
-        run = [q(self.args.python), q(str(HERE / "aiwf_task.py")), "run", "--spec", q(str(HERE / "workflow.json")),
+        # -S: the runtime needs the standard library only, and starts faster without site
+        run = [q(self.args.python), "-S", q(str(HERE / "aiwf_task.py")), "run", "--spec", q(str(HERE / "workflow.json")),
                "--run", q(str(self.run)), "--phase", q(phase), "--iteration", str(k), "--range", f"{a}:{b}"]
         if self.args.force:
             run.append("--force")
@@ -298,13 +300,19 @@ class Driver:
             tally.error, n = str(e), 1
         tally.items = n
         info = self.phases[phase]
-        chunk = max(1, int(info.get("chunk") or 1))
+        chunk = bundle_size(n, int(info.get("chunk") or 1), self.args.bundle, self.worker_slots(info["executor"]))
         window = info.get("throttle") or self.args.max_parallel
         futures: list = []
         for a in range(0, n, chunk):
             deps = [settled(futures[-window])] if window and len(futures) >= window else []
             futures.append(self.submit(phase, k, a, min(a + chunk, n), deps))
         return futures
+
+    def worker_slots(self, label: str) -> int:
+        """Tasks the phase's executor can run at once."""
+        if self.args.config == "local":
+            return local_workers(self.program, self.args.workers)
+        return max(1, self.program["EXECUTORS"].get(label, {}).get("workers", 1)) * self.args.max_blocks
 
     def launch(self, phase: str, k: int, deps: list) -> Future:
         return self.expand_app(phase, k, inputs=deps)
@@ -364,6 +372,7 @@ class Driver:
                 stop = self.run / f".stop-{name}"
                 stop.unlink(missing_ok=True)
                 self.tally(name, 0).items = 1
+                (self.rt.task_dir(name, 0, 0) / "address.json").unlink(missing_ok=True)  # not this run's
                 futures[name] = self.submit(name, 0, 0, 1, deps_of([name]), stop)
                 ready[name] = self.published(name, futures[name])
                 self.say(f"service {name} submitted (clients: {', '.join(step['clients']) or 'none'})")
@@ -382,7 +391,6 @@ class Driver:
         runtime's message instead of waiting)."""
         out: Future = Future()
         address = self.rt.task_dir(service, 0, 0) / "address.json"
-        address.unlink(missing_ok=True)  # a previous run's address is not this one's
 
         def watch():
             while not (address.exists() or fut.done() or self.cancelled):
@@ -419,6 +427,19 @@ class Driver:
         self.say(f"{why}: cancelling (no new task starts; running tasks get SIGTERM)")
 
 
+def bundle_size(n: int, chunk: int, bundle: str, slots: int) -> int:
+    """Items per app. The plan's chunk (`batch`, or its own bundling) at least; with
+    `--bundle auto` a large scatter is cut into about APPS_PER_SLOT apps per worker slot,
+    because every app starts a Python for the runtime (~0.1-0.3 s) while the items of a
+    bundle share one (each item is still its own task, record and resume unit)."""
+    chunk = max(1, chunk)
+    if bundle == "off":
+        return chunk
+    if bundle != "auto":
+        return max(chunk, int(bundle))
+    return max(chunk, -(-n // (APPS_PER_SLOT * max(1, slots))))
+
+
 def settled(fut: Future) -> Future:
     """A future that succeeds when `fut` ends however it ends (a throttle's slot is free
     again even when the task in it failed)."""
@@ -441,11 +462,16 @@ def parse_args(program: dict, argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--address", default=None, help="address workers reach the interchange on")
     ap.add_argument("--python", default=sys.executable, help="python3 that runs aiwf_task.py on the workers")
     ap.add_argument("--max-blocks", type=int, default=1, help="slurm: blocks (jobs) per executor at most")
+    ap.add_argument("--bundle", default="auto", metavar="auto|off|N",
+                    help="items per app: auto (default: a large scatter becomes about 4 apps per worker), "
+                         "off (the plan's chunk), or N")
     ap.add_argument("--force", action="store_true", help="re-run tasks even when their record says done")
     ap.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     args = ap.parse_args(argv)
     if args.run_dir is None:
         args.run_dir = str(Path("runs") / program["WORKFLOW"])
+    if args.bundle not in ("auto", "off") and not (args.bundle.isdigit() and int(args.bundle) >= 1):
+        ap.error(f"--bundle must be auto, off or a number >= 1, not {args.bundle!r}")
     for name in ("workers", "max_parallel", "max_blocks"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -521,10 +547,29 @@ def print_summary(driver: Driver, doc: dict, status: int) -> None:
             last = recs[-1]
             print(f"  loop {name}: {len(recs)} iteration(s), last `{last.get('condition')}` = "
                   f"{json.dumps(last.get('value'))} ({last.get('reason')})")
+    last: dict[str, dict] = {}  # each phase's tracked values at its latest iteration (first item)
+    for t in doc["tracked"]:
+        if t["phase"] not in last or t["iteration"] > last[t["phase"]]["iteration"]:
+            last[t["phase"]] = t
+    for phase, t in last.items():
+        values = " ".join(f"{k}={json.dumps(v)}" for k, v in t["values"].items())
+        print(f"  tracked {phase} (iteration {t['iteration']}, item {t['index']}): {values}"[:300])
+    if status != 0 and not doc["failed"]:  # the runtime could not even record a task: the app's own log
+        for app in (a for a in doc["apps"] if a["state"] == "failed"):
+            print(f"aiwf: app {app['phase']}[{app['range'][0]}:{app['range'][1]}] (iteration {app['iteration']}) "
+                  f"failed: {app.get('error')}\n--- {app['stderr']} (last lines)\n{_tail(app['stderr'])}",
+                  file=sys.stderr)
     for t in doc["failed"]:
         print(f"aiwf: task {t['phase']}[{t['index']}] (iteration {t['iteration']}) failed: {t.get('error')}\n"
               f"--- {t['log']} (last lines)\n{(t.get('log_tail') or '').rstrip()}", file=sys.stderr)
     print(f"  run directory: {driver.run} (run.json, tasks/<phase>/i<iteration>/<index>/)")
+
+
+def _tail(path: str, lines: int = 20) -> str:
+    try:
+        return "\n".join(Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def main(argv: list[str], program: dict) -> int:

@@ -289,3 +289,14 @@ def test_run_reports_input_errors_without_running(tmp_path):
     assert p.returncode == 1
     assert f"{src}:3:" in p.stderr and "error[" in p.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_bundle_size_spreads_large_scatters_over_the_workers(tmp_path):
+    p = aiwfc("compile", str(ROOT / "examples" / "multistage_pipeline" / "screen.aiwf"), "--target", "parsl",
+              "-o", str(tmp_path / "o"), "--site", "local")
+    assert p.returncode == 0, p.stderr
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import aiwf_parsl as a; "
+            "print([a.bundle_size(*x) for x in [(200, 1, 'auto', 2), (4, 1, 'auto', 2), (200, 1, 'off', 2), "
+            "(200, 30, 'auto', 2), (10, 1, '3', 2), (9, 2, 'auto', 1)]])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o")], capture_output=True, text=True)
+    assert out.stdout == "[25, 1, 1, 30, 3, 3]\n", out.stderr
