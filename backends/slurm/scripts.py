@@ -195,7 +195,8 @@ def _cosched_script(sc: ScriptContext, unit: Unit) -> str:
     e.line('task=(python3 "$AIWF_HOME/aiwf_task.py" run --spec "$AIWF_HOME/workflow.json" --run "$AIWF_RUN" '
            '--iteration "$AIWF_ITERATION" --index 0)')
     e.comment(f"the service ({unit.service.coupling} coupling): one step in the background")
-    e.line(_srun(svc) + f" \"${{task[@]}}\" --phase {bash_quote(svc.phases[0])} &")
+    step_name = f"{sc.workflow}.{svc.id}.service"
+    e.line(_srun(svc) + f" --job-name={bash_quote(step_name)} \"${{task[@]}}\" --phase {bash_quote(svc.phases[0])} &")
     e.line("service=$!")
     e.line("rc=0")
     e.comment("the clients: steps beside it (they read the service's address when it is published)")
@@ -209,7 +210,16 @@ def _cosched_script(sc: ScriptContext, unit: Unit) -> str:
         e.line('wait "$pid" || rc=$?')
     e.line("done")
     e.comment("the last client has ended: the service stops (SIGTERM is its normal end)")
-    e.line('kill -TERM "$service" 2> /dev/null || true')
+    e.comment("signal the service's step (a signal to srun itself would cancel the step outright)")
+    e.line(f"step=$(squeue -h -s -j \"$SLURM_JOB_ID\" -o '%i %j' | awk -v n={bash_quote(step_name)} "
+           "'$2 == n { print $1; exit }')")
+    e.line('if [[ -n $step ]]; then')
+    with e.indent():
+        e.line('scancel --signal=TERM "$step"')
+    e.line("else")
+    with e.indent():
+        e.line('kill -TERM "$service" 2> /dev/null || true')
+    e.line("fi")
     e.line('wait "$service" || { s=$?; if (( rc == 0 )); then rc=$s; fi; }')
     e.line('exit "$rc"')
     return e.text()

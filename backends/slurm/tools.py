@@ -112,7 +112,9 @@ for rec in sorted(run.glob("loops/*/i*.json")):
 bad = [j for j in jobs if j["state"] in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")]
 cancelled = [j for j in jobs if j["state"] == "CANCELLED"]
 active = [j for j in jobs if j["state"] in ("PENDING", "RUNNING")]
-if bad:
+if not jobs:
+    state = "empty"
+elif bad:
     state = "failed"
 elif cancelled:
     state = "cancelled"

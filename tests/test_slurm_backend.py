@@ -1,0 +1,175 @@
+"""The Slurm backend's artefacts, without a cluster: exact `#SBATCH` lines, shell hygiene, determinism.
+
+The runs on a real cluster are in tests/integration/test_slurm_backend.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aiwfc.backend import EmitContext
+from aiwfc.cli import main
+from aiwfc.pipeline import analyse
+from aiwfc.plan import build_plan
+from aiwfc_backends.slurm import SlurmBackend, sbatch_calls
+from aiwfc_backends.slurm.directives import array_range, slurm_memory, slurm_time
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*/*.aiwf") if p.name != "sites.aiwf")
+
+SYNTHETIC = """aiwf 0.1
+site lab {
+  scheduler = slurm  scratch = "$TMPDIR"  container_runtime = apptainer  account = "proj42"  qos = "normal"
+  gpu_request = gpus_per_node  max_array_size = 4  cluster_target = 0s
+  partition cpu { nodes = 4  cores = 16  memory = 64GiB  max_walltime = 1d  default = true }
+  partition gpu { nodes = 2  cores = 16  memory = 64GiB  gpus = 4  gpu_model = "a100"  max_walltime = 1d }
+}
+workflow syn {
+  param n: int = 10
+  resource small { cores = 2  memory = 1500MiB  walltime = 5m }
+  resource gpu1 { cores = 4  memory = 8GiB  gpus = 2  gpu_model = "a100"  walltime = 90m }
+  dataset many { path = "data"  tier = shared  files = 50000  size = 10MiB  stage = aggregate }
+  simulation a {
+    foreach i in range(n)
+    resources = small  runtime ~ 2m
+    out o: file = "o_${index}.txt"
+    run "cat ${many}/x > ${o}"
+  }
+  training g {
+    resources = gpu1  runtime ~ 5m
+    in os: list<file> = a.o
+    out m: float
+    run "echo 1 > ${m}"
+  }
+}
+"""
+
+
+def emit(path: Path, text: str | None = None, site: str | None = None, level: int = 1):
+    comp = analyse(str(path), text=text, site=site)
+    errors = [d for d in comp.sink.sorted() if d.severity.name == "ERROR"]
+    assert not errors, [d.message for d in errors]
+    wf = comp.workflows[0]
+    result = build_plan(comp, wf, level=level)
+    return SlurmBackend().emit(EmitContext(comp, wf, result, {}, comp.sink)), result.plan
+
+
+def sbatch_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("#SBATCH")]
+
+
+def test_units():
+    assert slurm_time(30) == "00:01:00"
+    assert slurm_time(5400) == "01:30:00"
+    assert slurm_time(86400 + 61) == "1-00:01:01"
+    assert slurm_memory(1500 * 1024 * 1024) == "1500M"
+    assert slurm_memory(2 * 1024**3 + 1) == "2049M"
+    assert array_range(10, 3) == "0-9%3"
+    assert array_range(1, None) == "0"
+
+
+def test_exact_sbatch_lines_array_gpu_account(tmp_path):
+    art, plan = emit(tmp_path / "syn.aiwf", SYNTHETIC)
+    a = plan.job("a")
+    assert a.array.tasks == 10 and a.array.submissions == 3  # max_array_size = 4
+    assert sbatch_lines(art.text("jobs/a.sbatch")) == [
+        "#SBATCH --job-name=syn.a",
+        "#SBATCH --partition=cpu",
+        "#SBATCH --account=proj42",
+        "#SBATCH --qos=normal",
+        "#SBATCH --nodes=1",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --mem=1500M",
+        f"#SBATCH --time={slurm_time(a.resources.walltime)}",
+        "#SBATCH --output=logs/a_%A_%a.out",
+        "#SBATCH --error=logs/a_%A_%a.err",
+    ]
+    # three arrays of at most 4 tasks, each told where it starts
+    lib = art.text("lib.sh")
+    thr = f"%{a.array.throttle}" if a.array.throttle else ""
+    assert f'id=$(AIWF_TASK_OFFSET=0 aiwf_sbatch a "$k" array "$d" "$AIWF_HOME/jobs/a.sbatch" --array=0-3{thr})' in lib
+    assert f'id=$(AIWF_TASK_OFFSET=8 aiwf_sbatch a "$k" array "$d" "$AIWF_HOME/jobs/a.sbatch" --array=0-1{thr})' in lib
+    assert sbatch_lines(art.text("jobs/g.sbatch")) == [
+        "#SBATCH --job-name=syn.g",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=proj42",
+        "#SBATCH --qos=normal",
+        "#SBATCH --nodes=1",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --mem=8192M",
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --constraint=a100",
+        f"#SBATCH --time={slurm_time(plan.job('g').resources.walltime)}",
+        "#SBATCH --output=logs/g_%j.out",
+        "#SBATCH --error=logs/g_%j.err",
+    ]
+
+
+def test_data_ops_rendered(tmp_path):
+    art, plan = emit(tmp_path / "syn.aiwf", SYNTHETIC, level=2)
+    kinds = {op.kind for op in plan.data_ops}
+    assert {"aggregate", "stage_in", "unpack"} <= kinds
+    agg = next(j for j in plan.jobs if j.role == "data")
+    text = art.text(f"jobs/{agg.id.replace('.', '_')}.sbatch")
+    assert 'tar -cf "$AIWF_RUN"/archives/many.tar.partial -C "$project"/data .' in text
+    a = art.text("jobs/a.sbatch")
+    assert 'cp "$AIWF_RUN"/archives/many.tar "$AIWF_SCRATCH"/many.tar' in a
+    assert 'tar -xf "$AIWF_SCRATCH"/many.tar -C "$AIWF_SCRATCH"/many' in a
+    assert 'export AIWF_DATASET_many="$AIWF_SCRATCH"/many' in a
+    assert "trap 'aiwf_stage_out; rm -rf -- \"$AIWF_SCRATCH\"' EXIT" in a
+
+
+def test_steer_md_submission_shape():
+    art, plan = emit(ROOT / "examples/dynamic_orchestration/steer_md.aiwf")
+    assert sorted(art) == sorted([
+        "submit.sh", "status.sh", "cancel.sh", "lib.sh", "jobs/grid.sbatch", "jobs/md.sbatch",
+        "jobs/md.expand.sbatch", "jobs/fit.sbatch", "jobs/score.sbatch", "jobs/report.sbatch",
+        "jobs/steer.controller.sbatch", "jobs/wait.sbatch", "aiwf_task.py", "workflow.json"])
+    lib = art.text("lib.sh")
+    # report waits for the loop's tail, which controllers move to the newest controller
+    assert 'd=$(aiwf_join "afterok:${REP[loop:steer]}")' in lib
+    assert "REP[loop:steer]=$(aiwf_sbatch steer 0 tail \"afterok:$AIWF_CONTROLLER\"" in lib
+    controller = art.text("jobs/steer.controller.sbatch")
+    assert "if (( next >= 4 )); then" in controller
+    assert 'aiwf_submit_loop_steer "$next"' in controller
+    # the md array is sized at run time (its items come from grid, then from score)
+    assert "n=$(aiwf_task items --phase md --iteration \"$AIWF_ITERATION\")" in art.text("jobs/md.expand.sbatch")
+    # one iteration: grid, expander+sentinel+array, fit, score, controller, tail, report
+    assert sbatch_calls(plan, items={"md": 4}) == 9
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
+def test_every_example_compiles_and_passes_shellcheck(path, tmp_path):
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "--target", "slurm", "-o", str(out)]) == 0
+    scripts = sorted([*out.glob("*.sh"), *out.glob("jobs/*.sbatch")])
+    assert len(scripts) >= 6
+    for script in scripts:
+        proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, (script, proc.stderr)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    proc = subprocess.run(["shellcheck", "-s", "bash", *map(str, scripts)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    # deterministic: a second compile gives the same bytes
+    again = tmp_path / "again"
+    assert main(["compile", str(path), "--target", "slurm", "-o", str(again)]) == 0
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert f.read_bytes() == (again / f.relative_to(out)).read_bytes(), f
+
+
+def test_services_share_one_allocation():
+    art, plan = emit(ROOT / "examples/digital_replica/twin.aiwf")
+    assert "jobs/plant.sbatch" not in art  # the client runs inside the service's allocation
+    text = art.text("jobs/replica.sbatch")
+    assert "#SBATCH --ntasks=2" in text
+    assert "--job-name=twin.replica.service \"${task[@]}\" --phase replica &" in text
+    assert "\"${task[@]}\" --phase plant &" in text
+    assert 'scancel --signal=TERM "$step"' in text
