@@ -4,6 +4,10 @@ Recovery is panic mode: at an unexpected token the error is recorded and tokens 
 skipped until one fits; further errors on the same line are suppressed as likely
 consequences of the first.  A file therefore reports its independent syntax errors,
 one per line at most, instead of stopping at the first.
+
+parse_module first tries the fast path (aiwfc/syntax/fastparse.py), which gives the same
+AST for well-formed text in a fraction of the time and gives up on anything else; lark
+then parses the text as before. parse_fragment (the language server) uses lark only.
 """
 
 from __future__ import annotations
