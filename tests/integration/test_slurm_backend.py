@@ -293,3 +293,50 @@ def test_dry_run_refuses_what_the_cluster_cannot_run(slurm_cluster, tmp_path):
     assert bad.returncode == 1
     assert "submit.sh --dry-run: 1 job script(s) refused by sbatch --test-only" in bad.stderr
     assert not list((art / "runs").glob("*")) if (art / "runs").exists() else True
+
+
+STAGING = """aiwf 0.1
+workflow stg {
+  resource small { cores = 1  memory = 100MiB  walltime = 5m }
+  dataset many { path = "data"  tier = shared  files = 50000  size = 10MiB  stage = aggregate }
+  simulation a {
+    foreach i in range(3)
+    resources = small  runtime ~ 5s
+    out o: file = "o_${index}.txt"
+    run "cat ${many}/f${i}.txt > ${o}; pwd > where.txt"
+  }
+  analysis b {
+    resources = small  runtime ~ 5s
+    in os: list<file> = a.o
+    out all: file = "all.txt"
+    run "cat ${os} > ${all}"
+  }
+}
+"""
+
+
+def test_staging_through_node_local_scratch(slurm_cluster, tmp_path):
+    """-O2 aggregates the many-small-file dataset into an archive (a data job), each `a`
+    task copies it to scratch, unpacks it there, works in a task directory on scratch,
+    and stages it out; a clean-up job removes the archive; scratch is gone afterwards."""
+    (tmp_path / "data").mkdir()
+    for i in range(3):
+        (tmp_path / "data" / f"f{i}.txt").write_text(f"file {i}\n")
+    (tmp_path / "stg.aiwf").write_text(STAGING)
+    art, run, env = tmp_path / "art", tmp_path / "run", slurm_cluster.env
+    compile_slurm(tmp_path / "stg.aiwf", art, "-O2")
+    submit(art, run, env)
+    proc = wait_run(run, env, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    roles = sorted((j["name"], j["role"]) for j in json.loads((run / "run.json").read_text())["jobs"])
+    assert roles == [("a", "array"), ("aggregate.many", "job"), ("b", "job"), ("cleanup.many", "job")]
+    assert (run / "tasks" / "b" / "i0" / "0" / "all.txt").read_text() == "file 0\nfile 1\nfile 2\n"
+    for i in range(3):
+        d = run / "tasks" / "a" / "i0" / str(i)
+        assert d.is_dir() and not d.is_symlink()  # staged out: a real directory again
+        where = Path((d / "where.txt").read_text().strip())
+        staged = Path(task(run, "a", 0, i)["datasets"]["many"]["path"])
+        assert where.parent.parent.parent.parent == staged.parent  # <scratch>/tasks/a/i0/<i>, <scratch>/many
+        assert staged.name == "many" and staged.parent.name.startswith("aiwf.")
+        assert not staged.parent.exists()  # scratch removed on exit
+    assert not (run / "archives" / "many.tar").exists()
