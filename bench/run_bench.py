@@ -7,7 +7,7 @@ loop, each in a fresh directory. Printed: wall-clock seconds of both, the start-
 `aiwfc run` (a one-task workflow, the fixed cost: compiling, Parsl's interchange and
 workers, shutting down), and whether `aiwfc run` stays under 2x the loop plus 3 s.
 
-    python bench/run_bench.py [--tasks 200] [--work 200000] [--workers N] [-O 1]
+    python bench/run_bench.py [--tasks 200] [--work 200000] [--workers N] [-O 1] [--bundle auto|off|N]
 
 `--work` sets how much each task computes (a Python sum over range(work)): the smaller
 it is, the more the per-task cost of the runtime (a python3 start per task) shows.
@@ -77,8 +77,9 @@ def main() -> int:
     ap.add_argument("--work", type=int, default=200000)
     ap.add_argument("--workers", type=int, default=None, help="aiwfc run --workers (default: all cores)")
     ap.add_argument("-O", dest="level", default="1")
+    ap.add_argument("--bundle", default="auto", help="aiwfc run --bundle (auto, off or N)")
     args = ap.parse_args()
-    extra = ["-O", args.level] + (["--workers", str(args.workers)] if args.workers else [])
+    extra = ["-O", args.level, "--bundle", args.bundle] + (["--workers", str(args.workers)] if args.workers else [])
     with tempfile.TemporaryDirectory(prefix="aiwf-run-bench-") as tmp:
         base = Path(tmp)
         one = base / "one.aiwf"
@@ -91,7 +92,7 @@ def main() -> int:
         t_loop, n = shell_loop(base / "run", base / "loop")
         budget = 2 * t_loop + 3
         print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; workers: {args.workers or 'all'}; "
-              f"-O{args.level}; work per task: sum(range({args.work}))")
+              f"-O{args.level}; bundle {args.bundle}; work per task: sum(range({args.work}))")
         print(f"aiwfc run start-up (1 task):      {startup:7.2f} s")
         print(f"aiwfc run, {n} tasks:             {t_run:7.2f} s")
         print(f"aiwfc run again (all cached):      {t_cached:7.2f} s")

@@ -44,6 +44,7 @@ succeeded, 1 when one failed (its log tail is printed), 130 when interrupted, 2 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -58,6 +59,17 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import aiwf_task  # noqa: E402 - the shared runtime beside this file
+
+try:  # --help and a clear message work without parsl
+    import parsl
+    from parsl.app.app import bash_app, join_app
+    from parsl.config import Config
+    from parsl.executors import HighThroughputExecutor
+    from parsl.launchers import SingleNodeLauncher
+    from parsl.providers import LocalProvider, SlurmProvider
+    from parsl.addresses import address_by_hostname
+except ImportError:  # pragma: no cover - checked by main()
+    parsl = None
 
 __all__ = ["main", "Driver", "build_config"]
 
@@ -88,11 +100,6 @@ def build_config(program: dict, args, run_dir: Path):
     """The Parsl Config chosen at start: `local` (one HighThroughputExecutor with a
     LocalProvider sized to the machine) or `slurm` (one executor per resource class, a
     SlurmProvider each, from the site profile)."""
-    from parsl.config import Config
-    from parsl.executors import HighThroughputExecutor
-    from parsl.launchers import SingleNodeLauncher
-    from parsl.providers import LocalProvider, SlurmProvider
-
     parsl_dir = str(run_dir / ".parsl")
     python_bin = os.path.dirname(args.python)
     if args.config == "local":
@@ -132,7 +139,6 @@ def build_config(program: dict, args, run_dir: Path):
 
 
 def _default_address() -> str:
-    from parsl.addresses import address_by_hostname
     try:
         return address_by_hostname()
     except Exception:  # noqa: BLE001 - no resolvable host name: the loopback still serves one node
@@ -151,9 +157,9 @@ class Tally:
         self.launched: dict[tuple[int, int], bool] = {}  # (a, b) -> finished
         self.error: str | None = None
 
-    def counts(self, run: Path) -> dict[str, int]:
-        """Finished tasks by state, and `running`: tasks of unfinished apps whose record
-        says the command is running now."""
+    def counts(self, run: Path, since: str) -> dict[str, int]:
+        """Tasks by state: from the runtime's lines of finished apps, and for the items of
+        apps still running (a bundle) from their task.json written since `since`."""
         out = {"running": 0}
         for state in self.states.values():
             out[state] = out.get(state, 0) + 1
@@ -162,12 +168,16 @@ class Tally:
                 continue
             for i in range(a, b):
                 rec = _read(run / "tasks" / self.phase / f"i{self.k}" / str(i) / "task.json")
-                if rec is not None and rec.get("state") == "running":
+                if rec is None or i in self.states:
+                    continue
+                if rec.get("state") == "running":
                     out["running"] += 1
+                elif (rec.get("end") or "") >= since:
+                    out[rec["state"]] = out.get(rec["state"], 0) + 1
         return out
 
-    def line(self, run: Path) -> str:
-        c = self.counts(run)
+    def line(self, run: Path, since: str) -> str:
+        c = self.counts(run, since)
         total = "?" if self.items is None else self.items
         states = ("done", "cached", "stopped", "skipped", "failed")
         parts = ", ".join(f"{c[s]} {s}" for s in states if c.get(s)) or "none yet"
@@ -203,6 +213,8 @@ class Driver:
         self.loop_lines: list[str] = []
         self.apps: dict = {}
         self.started = time.time()
+        # task records that ended after this are this run's (the runtime's ISO 8601 UTC form)
+        self.since = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")[:23] + "Z"
 
     # ------------------------------------------------------------ output
 
@@ -220,8 +232,6 @@ class Driver:
     # ------------------------------------------------------------ apps
 
     def setup_apps(self, dfk) -> None:
-        from parsl.app.app import bash_app, join_app
-
         def command(cmd, inputs=(), stdout=None, stderr=None):
             return cmd
         labels = {p["executor"] for p in self.phases.values()}
@@ -387,8 +397,8 @@ class Driver:
 
     def published(self, service: str, fut: Future) -> Future:
         """A future that succeeds once the service has written its `address.json` (its
-        clients start then), or has ended without one (the clients then fail with the
-        runtime's message instead of waiting)."""
+        clients start then), and fails when the service failed before publishing one (its
+        clients then never start, instead of waiting for an address that cannot come)."""
         out: Future = Future()
         address = self.rt.task_dir(service, 0, 0) / "address.json"
 
@@ -397,7 +407,13 @@ class Driver:
                 time.sleep(0.05)
             if address.exists():
                 self.say(f"service {service} is up: {address.read_text().strip()}")
-            out.set_result(None)
+                out.set_result(None)
+            elif fut.done() and fut.exception() is not None:  # its clients do not start at all
+                out.set_exception(RuntimeError(f"service {service} ended without an address: {fut.exception()}"))
+            elif self.cancelled:
+                out.set_exception(Cancelled(f"service {service}: the run was interrupted"))
+            else:
+                out.set_result(None)  # it ended cleanly without one: the runtime tells its clients why
         threading.Thread(target=watch, name=f"aiwf-service-{service}", daemon=True).start()
         return out
 
@@ -489,7 +505,7 @@ def wait_all(driver: Driver, futures: dict[str, Future], interrupted: list) -> N
         with driver.lock:
             tallies = sorted(driver.tallies.values(), key=lambda t: (t.k, driver.spec.doc["order"].index(t.phase)))
         for t in tallies:
-            text = t.line(driver.run)
+            text = t.line(driver.run, driver.since)
             before, when = shown.get((t.phase, t.k), ("", 0.0))
             finished_changed = before.rsplit(",", 1)[0] != text.rsplit(",", 1)[0]
             if text != before and (finished_changed or time.monotonic() - when >= 1.0):
@@ -574,9 +590,7 @@ def _tail(path: str, lines: int = 20) -> str:
 
 def main(argv: list[str], program: dict) -> int:
     args = parse_args(program, argv)
-    try:
-        import parsl
-    except ImportError:
+    if parsl is None:
         print("aiwf: this program needs parsl (pip install parsl)", file=sys.stderr)
         return EXIT_USAGE
     os.environ["PATH"] = os.path.dirname(args.python) + os.pathsep + os.environ.get("PATH", "")

@@ -300,3 +300,19 @@ def test_bundle_size_spreads_large_scatters_over_the_workers(tmp_path):
             "(200, 30, 'auto', 2), (10, 1, '3', 2), (9, 2, 'auto', 1)]])")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o")], capture_output=True, text=True)
     assert out.stdout == "[25, 1, 1, 30, 3, 3]\n", out.stderr
+
+
+@pytest.mark.slow
+def test_a_failed_service_fails_its_clients_without_running_them(tmp_path):
+    src = tmp_path / "svc.aiwf"
+    src.write_text('aiwf 0.1\n\nworkflow svc {\n  service broken {\n    coupling = semi\n'
+                   '    run "echo no-port >&2; exit 5"\n  }\n\n  task client {\n    uses = [broken]\n'
+                   '    out v: string\n    run "echo ${broken.address} > ${v}"\n  }\n}\n')
+    p = aiwfc("run", str(src), "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "aiwf: task broken[0] (iteration 0) failed: the command exited with status 5\n" in p.stderr
+    assert p.stderr.endswith("stderr.log (last lines)\nno-port\n")
+    assert "aiwf: svc FAILED in " in p.stdout and ": 1 tasks (1 failed)" in p.stdout
+    assert not (tmp_path / "run" / "tasks" / "client").exists()
+    doc = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert doc["phase_errors"]["client"].startswith("DependencyError")
