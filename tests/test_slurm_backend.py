@@ -173,3 +173,44 @@ def test_services_share_one_allocation():
     assert "--job-name=twin.replica.service \"${task[@]}\" --phase replica &" in text
     assert "\"${task[@]}\" --phase plant &" in text
     assert 'scancel --signal=TERM "$step"' in text
+
+
+DISTRIBUTED = """aiwf 0.1
+site big {
+  scheduler = slurm  scratch = "/local"  container_runtime = apptainer  max_array_size = 1000  cluster_target = 0s
+  partition gpu { nodes = 8  cores = 32  memory = 256GiB  gpus = 4  max_walltime = 1d  default = true }
+}
+workflow dist {
+  resource one { cores = 1  memory = 1GiB  walltime = 10m }
+  resource ddp { nodes = 2  tasks_per_node = 4  cores = 8  memory = 128GiB  gpus = 4  walltime = 2h  launcher = torchrun }
+  simulation a { foreach i in range(6)  resources = one  runtime ~ 20m  out o: file = "o_${index}.txt"  run "echo ${i} > ${o}" }
+  analysis p { foreach t in a.o  resources = one  runtime ~ 20m  out q: file = "q_${index}.txt"  run "cat ${t} > ${q}" }
+  training big { resources = ddp  runtime ~ 1h  in qs: list<file> = p.q  out m: file = "m.pt"  run "python train.py --out ${m} ${qs}" }
+}
+"""
+
+
+def test_elementwise_arrays_use_aftercorr(tmp_path):
+    art, plan = emit(tmp_path / "dist.aiwf", DISTRIBUTED)
+    assert [d.kind for d in plan.dependencies if d.target == "p"] == ["elementwise"]
+    lib = art.text("lib.sh")
+    assert 'd=$(aiwf_join "aftercorr:${REP[a]}")' in lib
+    assert "#SBATCH --array=0-5" in art.text("jobs/p.sbatch")
+
+
+def test_torchrun_launch_from_the_first_node(tmp_path):
+    art, plan = emit(tmp_path / "dist.aiwf", DISTRIBUTED)
+    text = art.text("jobs/big.sbatch")
+    assert [line for line in sbatch_lines(text) if line.split("=")[0] in (
+        "#SBATCH --nodes", "#SBATCH --ntasks-per-node", "#SBATCH --gres")] == [
+        "#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gres=gpu:4"]
+    assert "MASTER_ADDR=${nodes[0]}" in text
+    assert ('AIWF_LAUNCH="srun --ntasks=$NNODES --ntasks-per-node=1 torchrun --nnodes=$NNODES --nproc-per-node=4 '
+            '--rdzv-id=${SLURM_JOB_ID:-0} --rdzv-backend=c10d --rdzv-endpoint=$MASTER_ADDR:$MASTER_PORT --no-python"'
+            ) in text
+    assert text.index("export AIWF_LAUNCH") < text.index("aiwf_task run --phase big")
+    if shutil.which("shellcheck"):
+        path = tmp_path / "big.sbatch"
+        path.write_text(text)
+        proc = subprocess.run(["shellcheck", "-s", "bash", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout

@@ -340,3 +340,26 @@ def test_staging_through_node_local_scratch(slurm_cluster, tmp_path):
         assert staged.name == "many" and staged.parent.name.startswith("aiwf.")
         assert not staged.parent.exists()  # scratch removed on exit
     assert not (run / "archives" / "many.tar").exists()
+
+
+ELEMENTWISE = """aiwf 0.1
+workflow pairs {
+  resource one { cores = 1  memory = 100MiB  walltime = 5m }
+  simulation a { foreach i in range(4)  resources = one  runtime ~ 20m  out o: file = "o_${index}.txt"  run "echo ${i} > ${o}" }
+  analysis p { foreach t in a.o  resources = one  runtime ~ 20m  out q: int  run "echo $(( $(cat ${t}) * 10 )) > ${q}" }
+  analysis s { resources = one  in qs: list<int> = p.q  out total: int  run "python3 -c 'import sys; print(sum(map(int, sys.argv[1:])))' ${qs} > ${total}" }
+}
+"""
+
+
+def test_elementwise_arrays_with_aftercorr(slurm_cluster, tmp_path):
+    """Task t of `p` waits only for task t of `a` (aftercorr) and reads that task's output."""
+    (tmp_path / "pairs.aiwf").write_text(ELEMENTWISE)
+    art, run, env = tmp_path / "art", tmp_path / "run", slurm_cluster.env
+    compile_slurm(tmp_path / "pairs.aiwf", art)
+    assert 'aftercorr:${REP[a]}' in (art / "lib.sh").read_text()
+    submit(art, run, env)
+    proc = wait_run(run, env, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    assert [value(run, "p", "q", 0, i) for i in range(4)] == [0, 10, 20, 30]
+    assert value(run, "s", "total") == 60
