@@ -115,13 +115,18 @@ def build_config(program: dict, args, run_dir: Path):
     site = program["SITE"]
     executors = []
     for label, res in program["EXECUTORS"].items():
-        options = [f"#SBATCH --mem={max(1, res['memory'] // (1 << 20))}M"] if res.get("memory") else []
-        gres = None
-        if res.get("gpus"):
+        workers, gpus = max(1, res.get("workers", 1)), res.get("gpus") or 0
+        memory = res.get("block_memory") or res.get("memory")
+        options = [f"#SBATCH --mem={max(1, memory // (1 << 20))}M"] if memory else []
+        gres, accelerators = None, ()
+        if gpus:
+            block_gpus = res.get("block_gpus") or gpus
             if site.get("gpu_request") == "gpus_per_node":
-                options.append(f"#SBATCH --gpus-per-node={res['gpus']}")
+                options.append(f"#SBATCH --gpus-per-node={block_gpus}")
             else:
-                gres = f"gpu:{res['gpu_model'] + ':' if res.get('gpu_model') else ''}{res['gpus']}"
+                gres = f"gpu:{res['gpu_model'] + ':' if res.get('gpu_model') else ''}{block_gpus}"
+            # each worker gets its own GPUs (CUDA_VISIBLE_DEVICES), `gpus` of them
+            accelerators = [",".join(str(w * gpus + j) for j in range(gpus)) for w in range(block_gpus // gpus)]
         init = [f"module load {m}" for m in site.get("modules", [])] + [
             f"export PATH={python_bin}:$PATH", f"export PYTHONPATH={HERE}:$PYTHONPATH"]
         provider = SlurmProvider(
@@ -132,7 +137,8 @@ def build_config(program: dict, args, run_dir: Path):
             cmd_timeout=30)
         executors.append(HighThroughputExecutor(
             label=label, address=args.address or _default_address(), cores_per_worker=res.get("cores", 1),
-            max_workers_per_node=max(1, res.get("workers", 1)), heartbeat_period=5, heartbeat_threshold=60,
+            max_workers_per_node=workers, available_accelerators=accelerators, heartbeat_period=5,
+            heartbeat_threshold=60,
             provider=provider, worker_logdir_root=parsl_dir, encrypted=False))
     return Config(executors=executors, run_dir=parsl_dir, strategy_period=0.5, max_idletime=3600,
                   internal_tasks_max_threads=8, initialize_logging=False)

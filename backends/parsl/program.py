@@ -49,9 +49,14 @@ def _executors(ctx: EmitContext, plan: Plan) -> dict[str, dict]:
         workers = max(1, node_cores // max(1, cur["cores"]))
         if cur["gpus"] and part is not None and part.gpus:
             workers = min(workers, max(1, part.gpus // cur["gpus"]))
+        if cur["memory"] and part is not None and part.memory:
+            workers = min(workers, max(1, int(part.memory) // cur["memory"]))
         if part is not None and part.max_walltime:
             cur["walltime"] = min(cur["walltime"], int(part.max_walltime))
         cur["workers"] = workers
+        # a block (one Slurm job on one node) holds `workers` tasks: it asks for all of them
+        cur["block_memory"] = cur["memory"] * workers if cur["memory"] else None
+        cur["block_gpus"] = cur["gpus"] * workers
     return dict(sorted(out.items()))
 
 
@@ -95,7 +100,7 @@ def emit_program(ctx: EmitContext, spec: dict) -> str:
     e.line("}")
     e.line()
     e.comment("Resource class -> one executor; with --config slurm each is a SlurmProvider whose blocks")
-    e.comment("ask for this (memory in bytes, walltime in seconds; workers per node).")
+    e.comment("ask for this per task (memory in bytes, walltime in seconds), and per block for `workers` tasks.")
     e.line("EXECUTORS = {")
     with e.indent():
         for label, res in _executors(ctx, plan).items():
