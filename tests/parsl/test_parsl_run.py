@@ -316,3 +316,21 @@ def test_a_failed_service_fails_its_clients_without_running_them(tmp_path):
     assert not (tmp_path / "run" / "tasks" / "client").exists()
     doc = json.loads((tmp_path / "run" / "run.json").read_text())
     assert doc["phase_errors"]["client"].startswith("DependencyError")
+
+
+@pytest.mark.slow
+def test_a_changed_param_reruns_only_the_tasks_it_reaches(tmp_path):
+    src = str(ROOT / "examples" / "multistage_pipeline" / "screen.aiwf")
+    run_dir = tmp_path / "run"
+    p = aiwfc("run", src, "--run-dir", str(run_dir), "-p", "keep=2", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = aiwfc("run", src, "--run-dir", str(run_dir), "-p", "keep=3", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = json.loads((run_dir / "run.json").read_text())
+    assert doc["params"]["keep"] == 3
+    # generate does not read `keep`; filter does; solve 0 and 1 get the same candidates (31, 21) as before
+    assert [(t["phase"], t["index"], t["cached"]) for t in doc["tasks"]] == [
+        ("generate", 0, True), ("filter", 0, False), ("solve", 0, True), ("solve", 1, True), ("solve", 2, False),
+        ("rank", 0, False)]
+    assert json.loads((run_dir / "tasks" / "filter" / "i0" / "0" / "selected.json").read_text()) == [31, 21, 11]
+    assert ": 6 tasks (6 done; 3 cached)" in p.stdout
