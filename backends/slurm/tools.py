@@ -9,7 +9,8 @@ ran; `loops/*/i*.json`: every loop decision) and asks Slurm for the state of eac
 (squeue while it is queued or running; `scontrol show job` while slurmctld remembers
 it; `sacct`, or `sacct -c` on clusters without a database, afterwards). It prints a
 summary and writes `RUN/run.json`. Exit status: 0 every job completed, 1 something
-failed or was cancelled, 3 still running, 2 usage.
+failed or was cancelled, 3 still running (also while Slurm is still cancelling what
+waited for a failed job), 2 usage.
 
 `cancel.sh` marks the run cancelled (controllers and expanders then submit nothing
 more) and `scancel`s every recorded job that is still queued or running, repeating
@@ -114,12 +115,12 @@ cancelled = [j for j in jobs if j["state"] == "CANCELLED"]
 active = [j for j in jobs if j["state"] in ("PENDING", "RUNNING")]
 if not jobs:
     state = "empty"
+elif active:
+    state = "running"   # until Slurm has cancelled what waited for a failure, too
 elif bad:
     state = "failed"
 elif cancelled:
     state = "cancelled"
-elif active:
-    state = "running"
 elif all(j["state"] == "COMPLETED" for j in jobs):
     state = "completed"
 else:
@@ -130,7 +131,7 @@ tmp = run / "run.json.tmp"
 tmp.write_text(json.dumps(doc, indent=2) + "\n")
 os.replace(tmp, run / "run.json")
 
-print(f"run {run}: {state}")
+print(f"run {run}: {state}" + (f" ({len(bad)} job(s) failed so far)" if state == "running" and bad else ""))
 print(f"jobs: {len(jobs)} submitted, " + ", ".join(
     f"{n} {s.lower()}" for s, n in sorted({s: sum(1 for j in jobs if j['state'] == s) for s in
                                            {j['state'] for j in jobs}}.items())))
