@@ -5,6 +5,7 @@ The runs on a real cluster are in tests/integration/test_slurm_backend.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +21,9 @@ from aiwfc_backends.slurm.directives import array_range, slurm_memory, slurm_tim
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*/*.aiwf") if p.name != "sites.aiwf")
+GOLDEN = ROOT / "tests" / "golden" / "slurm"
+# The runtime's files are the runtime's (tests/runtime); workflow.json names the checkout's path.
+NOT_GOLDEN = {"aiwf_task.py", "workflow.json"}
 
 SYNTHETIC = """aiwf 0.1
 site lab {
@@ -214,3 +218,21 @@ def test_torchrun_launch_from_the_first_node(tmp_path):
         path.write_text(text)
         proc = subprocess.run(["shellcheck", "-s", "bash", str(path)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
+def test_golden_scripts(path):
+    """The examples' scripts (default site, -O1) against tests/golden/slurm/<example>/;
+    regenerate (never edit) with AIWF_UPDATE_GOLDEN=1."""
+    art, _ = emit(path)
+    produced = {rel: art.text(rel) for rel in art if rel not in NOT_GOLDEN}
+    golden = GOLDEN / path.parent.name
+    if os.environ.get("AIWF_UPDATE_GOLDEN") == "1":
+        shutil.rmtree(golden, ignore_errors=True)
+        for rel, text in produced.items():
+            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden / rel).write_text(text)
+    stored = {p.relative_to(golden).as_posix(): p.read_text() for p in golden.rglob("*") if p.is_file()}
+    assert sorted(produced) == sorted(stored), "regenerate with AIWF_UPDATE_GOLDEN=1"
+    for rel, text in stored.items():
+        assert produced[rel] == text, f"{path.parent.name}/{rel} differs from the golden copy (AIWF_UPDATE_GOLDEN=1)"
