@@ -363,3 +363,26 @@ def test_elementwise_arrays_with_aftercorr(slurm_cluster, tmp_path):
     assert proc.returncode == 0, proc.stdout
     assert [value(run, "p", "q", 0, i) for i in range(4)] == [0, 10, 20, 30]
     assert value(run, "s", "total") == 60
+
+
+def test_arrays_split_at_the_sites_max_array_size(slurm_cluster, tmp_path):
+    """With max_array_size = 2, four items are two arrays; each task finds its item
+    through AIWF_TASK_OFFSET + SLURM_ARRAY_TASK_ID, and `s` waits for both arrays."""
+    site = """site tiny {
+  scheduler = slurm  scratch = "/tmp"  container_runtime = none  max_array_size = 2  cluster_target = 0s
+  partition debug { nodes = 1  cores = 8  memory = 7GiB  max_walltime = 1d  default = true }
+}
+"""
+    text = ELEMENTWISE.replace("aiwf 0.1\n", "aiwf 0.1\n" + site, 1)
+    (tmp_path / "split.aiwf").write_text(text)
+    art, run, env = tmp_path / "art", tmp_path / "run", slurm_cluster.env
+    assert main(["compile", str(tmp_path / "split.aiwf"), "--site", "tiny", "--target", "slurm", "-o", str(art)]) == 0
+    lib = (art / "lib.sh").read_text()
+    assert "AIWF_TASK_OFFSET=2 aiwf_sbatch a" in lib and "aftercorr" not in lib
+    submit(art, run, env)
+    proc = wait_run(run, env, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    arrays = [j for j in json.loads((run / "run.json").read_text())["jobs"] if j["name"] == "a"]
+    assert len(arrays) == 2
+    assert [value(run, "p", "q", 0, i) for i in range(4)] == [0, 10, 20, 30]
+    assert value(run, "s", "total") == 60
