@@ -581,7 +581,14 @@ def print_summary(driver: Driver, doc: dict, status: int) -> None:
             print(f"aiwf: app {app['phase']}[{app['range'][0]}:{app['range'][1]}] (iteration {app['iteration']}) "
                   f"failed: {app.get('error')}\n--- {app['stderr']} (last lines)\n{_tail(app['stderr'])}",
                   file=sys.stderr)
-    for t in doc["failed"]:
+    failed = doc["failed"]
+    if status == EXIT_INTERRUPTED:  # tasks the interrupt ended are not failures to explain
+        ended = [t for t in failed if t.get("exit") in (130, 143)]
+        failed = [t for t in failed if t not in ended]
+        if ended:
+            print(f"  {len(ended)} running task(s) were ended by the interrupt; run the same command again "
+                  "to resume (completed tasks are not run again)")
+    for t in failed:
         print(f"aiwf: task {t['phase']}[{t['index']}] (iteration {t['iteration']}) failed: {t.get('error')}\n"
               f"--- {t['log']} (last lines)\n{(t.get('log_tail') or '').rstrip()}", file=sys.stderr)
     print(f"  run directory: {driver.run} (run.json, tasks/<phase>/i<iteration>/<index>/)")
@@ -612,9 +619,13 @@ def main(argv: list[str], program: dict) -> int:
 
     def on_signal(signum, _frame):
         interrupted.append(signal.Signals(signum).name)
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Parsl's interchange and workers inherit an ignored SIGINT: a Ctrl-C to the terminal's
+    # process group reaches this driver, which cancels cleanly, instead of killing them.
+    old = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+           signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
     driver.say(f"{program['WORKFLOW']}: starting Parsl ({args.config}), run directory {driver.run}")
     dfk = parsl.load(build_config(program, args, driver.run))
+    signal.signal(signal.SIGINT, on_signal)
     futures: dict[str, Future] = {}
     try:
         driver.setup_apps(dfk)

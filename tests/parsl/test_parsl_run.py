@@ -189,6 +189,24 @@ def test_hpo_sweep_tracks_params_and_metrics(example_runs):
     assert [t["values"]["best_lr"] for t in tracked] == [0.3, 0.3, 0.3]
 
 
+def leftover_processes(run_dir: Path) -> list[str]:
+    """Command lines of live processes that name the run directory (give them a moment)."""
+    found: list[str] = []
+    for _ in range(50):
+        found = []
+        for d in Path("/proc").iterdir():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if d.name.isdigit() and str(run_dir) in cmd:
+                found.append(cmd)
+        if not found:
+            break
+        time.sleep(0.2)
+    return found
+
+
 def _write_slow(tmp_path: Path) -> Path:
     src = tmp_path / "slow.aiwf"
     src.write_text(SLOW)
@@ -221,7 +239,8 @@ def test_interrupted_run_resumes_and_skips_completed_tasks(tmp_path):
     run_dir = tmp_path / "run"
     argv = [sys.executable, "-m", "aiwfc", "run", str(src), "--run-dir", str(run_dir), "--workers", "1",
             "-p", "pause=2"]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.monotonic() + 120
     first = run_dir / "tasks" / "make" / "i0" / "0" / "task.json"
     while time.monotonic() < deadline:  # item 0 done, item 1 (same bundle) running
@@ -232,10 +251,13 @@ def test_interrupted_run_resumes_and_skips_completed_tasks(tmp_path):
             pass
         time.sleep(0.1)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to aiwfc, the program, Parsl's processes, the tasks
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
     assert "INTERRUPTED" in out and "cancelling (no new task starts; running tasks get SIGTERM)" in out
+    assert "  1 running task(s) were ended by the interrupt; run the same command again to resume" in out
+    assert "Traceback" not in err and "failed" not in err
+    assert leftover_processes(run_dir) == []   # Parsl's interchange and workers, the tasks: all ended
     before = json.loads((run_dir / "run.json").read_text())
     states = {t["index"]: (t["state"], t["exit"]) for t in before["tasks"] if t["phase"] == "make"}
     assert states[0] == ("done", 0)
