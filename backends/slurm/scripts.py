@@ -124,13 +124,33 @@ def job_script(sc: ScriptContext, unit: Unit) -> str:
             e.line(f'aiwf_tasks_on_scratch {bash_quote(step.phase)} "$AIWF_ITERATION" "$first" "$last"')
     if job.distributed or job.resources.launcher != "none":
         _launcher(e, job.resources)
-    for step in job.steps:
+    if unit.service is not None and job.role == "service":
+        _separate_service(e, job)
+    for step in ([] if job.role == "service" and unit.service is not None else job.steps):
         e.comment(f"step: phase {step.phase} ({step.kind})")
         where = '--range "$first:$last"' if (step.items is not None or job.array is not None) else "--index 0"
         e.line(f'aiwf_task run --phase {bash_quote(step.phase)} --iteration "$AIWF_ITERATION" {where}')
     render_data_ops(e, sc.plan, [op for op in ops if op.when == "after"], first="$first", last="$last",
                     phases=job.phases)
     return e.text()
+
+
+def _separate_service(e: Emitter, job: PlanJob) -> None:
+    """A service in its own job: the stop job's SIGTERM (scancel --full) is its normal end,
+    so the batch shell passes it on and waits instead of dying of it."""
+    e.comment(f"service {job.phases[0]}: runs until the stop job signals it (SIGTERM is its normal end)")
+    e.line('python3 "$AIWF_HOME/aiwf_task.py" run --spec "$AIWF_HOME/workflow.json" --run "$AIWF_RUN" '
+           f'--phase {bash_quote(job.phases[0])} --iteration "$AIWF_ITERATION" --index 0 &')
+    e.line("service=$!")
+    e.line("trap 'kill -TERM \"$service\" 2> /dev/null || true' TERM INT")
+    e.line("rc=0")
+    e.line('wait "$service" || rc=$?')
+    e.line('while kill -0 "$service" 2> /dev/null; do')
+    with e.indent():
+        e.line("rc=0")
+        e.line('wait "$service" || rc=$?')
+    e.line("done")
+    e.line('exit "$rc"')
 
 
 def _env_word(text: str) -> str:

@@ -386,3 +386,20 @@ def test_arrays_split_at_the_sites_max_array_size(slurm_cluster, tmp_path):
     assert len(arrays) == 2
     assert [value(run, "p", "q", 0, i) for i in range(4)] == [0, 10, 20, 30]
     assert value(run, "s", "total") == 60
+
+
+def test_loose_service_in_its_own_job(slurm_cluster, tmp_path):
+    """digital_replica with `coupling = loose`: the service runs in its own job, the client
+    in another, and a stop job (afterany: the client) ends the service with SIGTERM, which
+    is its normal end: every job COMPLETED, and the comparison sees the fault."""
+    path = example_copy("digital_replica", tmp_path / "src")
+    path.write_text(path.read_text().replace("coupling = semi", "coupling = loose"))
+    art, run, env = tmp_path / "art", tmp_path / "run", slurm_cluster.env
+    compile_slurm(path, art)
+    submit(art, run, env)
+    proc = wait_run(run, env, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    roles = [(j["name"], j["role"]) for j in json.loads((run / "run.json").read_text())["jobs"]]
+    assert ("replica", "stopper") in roles and ("plant", "job") in roles
+    assert task(run, "replica")["state"] == "done"
+    assert 20.0 <= value(run, "compare", "detected_at") <= 25.0
