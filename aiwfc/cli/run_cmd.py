@@ -5,7 +5,9 @@ This is how a person tries a workflow before going to the cluster: the same prog
 (`RUN/program/`), then started as a subprocess of the same Python, so what runs locally
 is exactly what would run elsewhere. Re-running the same command re-uses the run
 directory: tasks already done with unchanged inputs and command are reported `cached`
-and not run again, so an interrupted run resumes where it stopped.
+and not run again, so an interrupted run resumes where it stopped. Without `--site`, a local
+run is planned for the stdlib's `local` site (this machine), a `--config slurm` run for
+the site the workflow imports.
 
 Exit status: the program's (0 every task succeeded, 1 a task failed, 130 interrupted),
 1 when the input has errors, 2 for usage or I/O problems (no parsl, bad -p).
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     backend = discover_backends().get("parsl")
     if backend is None:
         return _error("the parsl backend is not installed (entry point aiwfc.backends: parsl)")
-    comp = analyse(args.path, site=args.site or DEFAULT_SITE, params=params, params_file=args.params)
+    # locally the `local` site describes the machine; on Slurm the workflow's own site (or --site)
+    site = args.site or (DEFAULT_SITE if args.config == "local" else None)
+    comp = analyse(args.path, site=site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
     io_error = any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
     if io_error or failed(diags, args.strict):

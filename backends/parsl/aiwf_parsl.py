@@ -6,30 +6,42 @@ its phases, their dependencies, executors and resources, the site), this file (h
 run any workflow with Parsl, copied verbatim), and the shared task runtime
 `aiwf_task.py` + `workflow.json`, which every Slurm and Parsl task goes through so that
 both engines expand commands, resolve ports, evaluate conditions and record tasks the
-same way. It needs Python 3.11+ and parsl; never aiwfc.
+same way. It needs Python (tested with 3.11) and parsl; never aiwfc.
 
     python3 run.py [--config local|slurm] [--run-dir DIR] [--workers N] [--max-parallel N]
-                   [--address A] [--python EXE] [--max-blocks N] [--force] [--quiet]
+                   [--bundle auto|off|N] [--address A] [--python EXE] [--max-blocks N]
+                   [--force] [--quiet]
+
+Configurations: `local` is one HighThroughputExecutor with a LocalProvider, as many
+workers as the machine has cores (plus one per service); `slurm` is one executor per
+resource class, each a SlurmProvider whose blocks (one node each) ask for the partition,
+memory and GPUs of `workers` tasks, with one GPU set per worker, the site's modules
+loaded in `worker_init`. Containers are started per task by the runtime (`apptainer exec`
+when the phase has an image and the site's runtime is there, else a notice in the log).
 
 How a workflow becomes Parsl work:
 
 * Every phase (at every loop iteration) is a `join_app` that waits for the futures of the
   phases it reads, evaluates its items (`aiwf_task.Runtime.items`), and returns one
   `bash_app` per chunk of `chunk` items (`aiwf_task.py run --range A:B`: a bundle is one
-  app over several items). Chunk t waits for chunk t-N to settle when the phase has a
-  throttle (or `--max-parallel N`), so an array never runs more than N at once.
+  app over several items; `--bundle auto` also cuts a large scatter into about 4 apps per
+  worker, each item still its own task). Chunk t waits for chunk t-N to settle when the
+  phase has a throttle (or `--max-parallel N`), so an array never runs more than N at once.
 * A feedback loop is a chain of join apps: iteration k's phases, then `decide` (the
   runtime's `loop` step: the condition on k's outputs, the carried values), which returns
   iteration k+1's future when the loop goes on. Phases after the loop wait for the chain.
   `stop P when ...` rules end running tasks inside the runtime (process group SIGTERM).
-* A service is one bash app started before its clients (they wait for its
-  `address.json`); when every client has settled the driver drops a stop file and the
-  app's watcher sends SIGTERM to the service (a service's normal end).
+* A service is one bash app started before its clients: they are launched once it has
+  written its `address.json` (and never when it failed first); when every client has
+  settled the driver drops a stop file and the app's watcher sends SIGTERM to the
+  service (a service's normal end).
 * Cancellation: Parsl futures cannot be cancelled, so the driver stops launching (no new
-  app is submitted after SIGINT/SIGTERM or a failure's end), and `RUN/.cancel` ends the
+  app is submitted after SIGINT/SIGTERM), and `RUN/.cancel` ends the
   processes already running: every app's watcher sends them SIGTERM (the runtime records
   them failed with 143, and a re-run starts them again), and an app that starts later
-  exits at once.
+  exits at once. Parsl's own processes ignore SIGINT, so a Ctrl-C to the whole process
+  group is handled here. A failed task does not cancel the others: what does not depend
+  on it still runs (and is kept for the resume), what does is never started.
 * Resume: re-running the same command re-uses the run directory; the runtime skips every
   task whose task.json is `done` with the same key (command, inputs, input file hashes,
   params, image) and reports it `cached`. Parsl's own memoization is not used: it keys on
