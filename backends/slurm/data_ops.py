@@ -85,7 +85,7 @@ def _loc(plan: Plan, where: str) -> str:
     return bash_quote(rest) if rest.startswith("/") else f'"$project"/{bash_quote(rest)}'
 
 
-def render_data_ops(e: Emitter, plan: Plan, ops: list[DataOp], *, first: str, last: str, phases: list[str]) -> None:
+def render_data_ops(e: Emitter, plan: Plan, ops: list[DataOp]) -> None:
     """Lines for `ops` (all `before` or all `after` one job's steps), in plan order."""
     for op in ops:
         e.comment(f"data: {op.kind} {op.source} -> {op.target} ({op.id})")

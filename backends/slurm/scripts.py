@@ -117,8 +117,7 @@ def job_script(sc: ScriptContext, unit: Unit) -> str:
         e.line("set -u")
         e.line('aiwf_scratch "$scratch_root"')
         e.line("trap 'aiwf_stage_out; rm -rf -- \"$AIWF_SCRATCH\"' EXIT")
-    render_data_ops(e, sc.plan, [op for op in ops if op.when == "before"], first="$first", last="$last",
-                    phases=job.phases)
+    render_data_ops(e, sc.plan, [op for op in ops if op.when == "before"])
     if job.workdir == "scratch":
         for step in job.steps:
             e.line(f'aiwf_tasks_on_scratch {bash_quote(step.phase)} "$AIWF_ITERATION" "$first" "$last"')
@@ -130,8 +129,7 @@ def job_script(sc: ScriptContext, unit: Unit) -> str:
         e.comment(f"step: phase {step.phase} ({step.kind})")
         where = '--range "$first:$last"' if (step.items is not None or job.array is not None) else "--index 0"
         e.line(f'aiwf_task run --phase {bash_quote(step.phase)} --iteration "$AIWF_ITERATION" {where}')
-    render_data_ops(e, sc.plan, [op for op in ops if op.when == "after"], first="$first", last="$last",
-                    phases=job.phases)
+    render_data_ops(e, sc.plan, [op for op in ops if op.when == "after"])
     return e.text()
 
 
