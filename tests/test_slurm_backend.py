@@ -5,6 +5,7 @@ The runs on a real cluster are in tests/integration/test_slurm_backend.py.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from aiwfc.backend import EmitContext
 from aiwfc.cli import main
+from aiwfc.images import image_builds
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc_backends.slurm import SlurmBackend, sbatch_calls
@@ -236,3 +238,16 @@ def test_golden_scripts(path):
     assert sorted(produced) == sorted(stored), "regenerate with AIWF_UPDATE_GOLDEN=1"
     for rel, text in stored.items():
         assert produced[rel] == text, f"{path.parent.name}/{rel} differs from the golden copy (AIWF_UPDATE_GOLDEN=1)"
+
+
+def test_containers_run_the_images_the_apptainer_backend_builds():
+    """GPU phases run under `apptainer exec --nv` with the .sif path of aiwfc.images (the
+    runtime applies the prefix); scratch is added to the binds by the job script."""
+    art, plan = emit(ROOT / "examples/dynamic_orchestration/steer_md.aiwf")
+    spec = json.loads(art.text("workflow.json"))
+    comp = analyse(str(ROOT / "examples/dynamic_orchestration/steer_md.aiwf"))
+    builds = image_builds(comp, comp.workflows[0])
+    assert spec["phases"]["fit"]["image"]["prefix"] == ["apptainer", "exec", "--nv", builds["cuda_numpy"].sif]
+    assert spec["phases"]["md"]["image"]["prefix"] == ["apptainer", "exec", builds["python_numpy"].sif]
+    assert 'export APPTAINER_BIND="$AIWF_SCRATCH${APPTAINER_BIND:+,$APPTAINER_BIND}"' in art.text("lib.sh")
+    assert "aiwf_modules apptainer" in art.text("jobs/fit.sbatch")  # the site's modules
