@@ -67,7 +67,10 @@ def shell_loop(run_dir: Path, work: Path) -> tuple[float, int]:
         # the gather reads the scatter's outputs from the aiwfc run (same paths as its command says)
         script.append(f"cd {d} && {r['command']}")
     t0 = time.perf_counter()
-    subprocess.run(["bash", "-c", "\n".join(script)], check=True, env=dict(os.environ))
+    # the PATH the tasks had: `aiwfc run` puts its interpreter's directory first (without it,
+    # `python3` may be a slow wrapper such as a pyenv shim, and the loop would look worse)
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    subprocess.run(["bash", "-c", "\n".join(script)], check=True, env=env)
     return time.perf_counter() - t0, len(records)
 
 
@@ -89,7 +92,7 @@ def main() -> int:
         src.write_text(WORKFLOW.format(tasks=args.tasks, work=args.work))
         t_run = aiwfc_run(src, base / "run", extra)
         t_cached = aiwfc_run(src, base / "run", extra)
-        t_loop, n = shell_loop(base / "run", base / "loop")
+        t_loop, n = min(shell_loop(base / "run", base / f"loop{i}") for i in range(2))  # the better of two
         budget = 2 * t_loop + 3
         print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; workers: {args.workers or 'all'}; "
               f"-O{args.level}; bundle {args.bundle}; work per task: sum(range({args.work}))")

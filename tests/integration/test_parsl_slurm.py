@@ -70,3 +70,13 @@ def test_generated_program_runs_on_slurm(slurm_cluster, tmp_path):
     assert {(task / "square" / "i0" / str(i) / "job.txt").read_text().split()[1] for i in range(3)} == {"debug"}
     assert job.isdigit() and partition == "gpu" and gpus in ("0", "1")   # one GPU of the block's two per worker
     assert {a["executor"] for a in doc["apps"]} == {"small", "accel"}
+
+    # `aiwfc run --config slurm` on the same run directory: the same spec, so every task is
+    # found done with the same key and not run again (the apps still go through Slurm blocks)
+    p = subprocess.run([sys.executable, "-m", "aiwfc", "run", str(src), "--site", "test-slurm", "--config", "slurm",
+                        "--run-dir", str(run_dir), "--quiet"], capture_output=True, text=True,
+                       env=slurm_cluster.env, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert ": 4 tasks (4 done; 4 cached)" in p.stdout
+    again = json.loads((run_dir / "run.json").read_text())
+    assert again["config"] == "slurm" and [t["cached"] for t in again["tasks"]] == [True] * 4

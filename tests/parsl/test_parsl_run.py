@@ -219,7 +219,7 @@ def test_a_failing_task_exits_1_with_its_log_tail(tmp_path):
     text = src.read_text().replace('run "sleep ${pause}; echo ${i} > ${v}"',
                                    'run "if [ ${i} = 3 ]; then echo boom-${i} >&2; exit 7; fi; echo ${i} > ${v}"')
     src.write_text(text)
-    p = aiwfc("run", str(src), "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    p = aiwfc("run", str(src), "--run-dir", str(tmp_path / "run"), "--max-parallel", "1", cwd=tmp_path)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "aiwf: task make[3] (iteration 0) failed: the command exited with status 7\n" in p.stderr
     assert f"--- {tmp_path / 'run' / 'tasks' / 'make' / 'i0' / '3' / 'stderr.log'} (last lines)\nboom-3\n" in p.stderr
@@ -231,6 +231,10 @@ def test_a_failing_task_exits_1_with_its_log_tail(tmp_path):
     assert [(t["index"], t["state"]) for t in doc["tasks"]] == [
         (0, "done"), (1, "done"), (2, "done"), (3, "failed"), (4, "done"), (5, "done")]
     assert "total" in doc["phase_errors"] and not (tmp_path / "run" / "tasks" / "total").exists()
+    # --max-parallel 1: the three bundles (batch = 2) ran one after the other, though 2 workers were free
+    assert [a["range"] for a in doc["apps"]] == [[0, 2], [2, 4], [4, 6]]
+    tasks = {t["index"]: t for t in doc["tasks"]}
+    assert tasks[2]["start"] >= tasks[1]["end"] and tasks[4]["start"] >= tasks[3]["end"]
 
 
 @pytest.mark.slow
