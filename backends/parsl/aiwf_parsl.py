@@ -88,6 +88,7 @@ __all__ = ["main", "Driver", "build_config"]
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 WATCH_PERIOD = 0.3
 APPS_PER_SLOT = 4
+LIVE_PERIOD = 2.0  # seconds between writes of run.json during the run
 
 
 class Cancelled(Exception):
@@ -517,7 +518,11 @@ def wait_all(driver: Driver, futures: dict[str, Future], interrupted: list) -> N
     shown: dict[tuple[str, int], tuple[str, float]] = {}
     pending = list(dict.fromkeys(futures.values()))
     grace_end = None
+    next_write = time.monotonic() + LIVE_PERIOD
     while True:
+        if time.monotonic() >= next_write:  # run.json while it runs (state `running`, exit null)
+            write_run_json(driver, futures, None, driver.args.config)
+            next_write = time.monotonic() + LIVE_PERIOD
         if interrupted and not driver.cancelled:
             driver.cancel(interrupted[0])
         with driver.lock:
@@ -541,10 +546,13 @@ def wait_all(driver: Driver, futures: dict[str, Future], interrupted: list) -> N
         time.sleep(0.2)
 
 
-def write_run_json(driver: Driver, futures: dict[str, Future], status: int, config: str) -> dict:
+def write_run_json(driver: Driver, futures: dict[str, Future], status: int | None, config: str) -> dict:
     """RUN/run.json: the runtime's summary, each task with its retries, params and whether
-    this run found it cached, plus the engine's view (apps, loop decisions, exit)."""
+    this run found it cached, plus the engine's view (apps, loop decisions, exit; None and
+    state `running` while the run goes on)."""
     doc = aiwf_task.summary(driver.rt)
+    if status is None:
+        doc["state"] = "running"
     with driver.lock:
         states = {(t.phase, t.k, i): s for t in driver.tallies.values() for i, s in t.states.items()}
         apps = [dict(a) for a in driver.apps_log]

@@ -247,13 +247,16 @@ def test_interrupted_run_resumes_and_skips_completed_tasks(tmp_path):
                             start_new_session=True)
     deadline = time.monotonic() + 120
     first = run_dir / "tasks" / "make" / "i0" / "0" / "task.json"
+    live = None
     while time.monotonic() < deadline:  # item 0 done, item 1 (same bundle) running
         try:
+            live = live or (json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None)
             if json.loads(first.read_text())["state"] == "done":
                 break
         except (OSError, ValueError):
             pass
         time.sleep(0.1)
+    assert live is not None and (live["state"], live["exit"]) == ("running", None)  # written while it runs
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to aiwfc, the program, Parsl's processes, the tasks
     out, err = proc.communicate(timeout=120)
