@@ -387,9 +387,10 @@ class Driver:
             out = []
             for c in consumers:
                 for p in self.phases[c]["after"]:
-                    if p in consumers or p not in futures:
+                    if p in consumers or p not in futures or p in self.phases[c]["uses"]:
                         continue
-                    out.append(ready[p] if p in services and p in self.phases[c]["uses"] else futures[p])
+                    out.append(futures[p])
+                out.extend(ready[s] for s in self.phases[c]["uses"] if s in ready)
             return list(dict.fromkeys(out))
 
         for step in self.spec.doc["schedule"]:

@@ -60,6 +60,23 @@ def _executors(ctx: EmitContext, plan: Plan) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
+def phase_dependencies(plan: Plan, graph, phase: str) -> list[str]:
+    """The phases `phase` waits for, from the plan's dependencies between jobs (the sources'
+    phases) and the earlier steps of its own job (a fused job runs them first). The plan's
+    `elementwise` dependencies are waited for whole: Parsl wires futures phase by phase. A
+    phase the plan puts in no job keeps the graph's edges."""
+    job_of = plan.job_of_phase()
+    job = plan.job(job_of.get(phase, ""))
+    if job is None:
+        return sorted(graph.preds(phase))
+    after = set(job.phases[:job.phases.index(phase)])
+    for dep in plan.dependencies:
+        source = plan.job(dep.source)
+        if dep.target == job.id and source is not None:
+            after.update(source.phases)
+    return sorted(after)
+
+
 def emit_program(ctx: EmitContext, spec: dict) -> str:
     """The text of run.py for `ctx.workflow` (spec: the runtime spec, for the phase order)."""
     plan: Plan = ctx.plan.plan
@@ -83,8 +100,8 @@ def emit_program(ctx: EmitContext, spec: dict) -> str:
     e.line(f"SOURCE = {python_literal(ctx.source)}")
     e.line(f"PLAN_LEVEL = {plan.level}")
     e.line()
-    e.comment("Phase -> what its apps need: the phases it waits for, items per app (a bundle),")
-    e.comment("how many of its apps may run at once, the executor (its resource class).")
+    e.comment("Phase -> what its apps need: the phases it waits for (the plan's dependencies), items")
+    e.comment("per app (a bundle), how many of its apps may run at once, the executor (its resource class).")
     e.line("PHASES = {")
     with e.indent():
         for name in spec["order"]:
@@ -92,7 +109,8 @@ def emit_program(ctx: EmitContext, spec: dict) -> str:
             job = plan.job(job_of.get(name, name))
             sp = spec["phases"][name]
             throttle = job.array.throttle if job is not None and job.array is not None else None
-            entry = {"kind": ph.kind, "after": sorted(graph.preds(name)), "chunk": sp["chunk"], "throttle": throttle,
+            entry = {"kind": ph.kind, "after": phase_dependencies(plan, graph, name), "chunk": sp["chunk"],
+                     "throttle": throttle,
                      "loop": sp["loop"], "service": ph.kind == "service", "uses": list(ph.uses),
                      "executor": executor_label(job)}
             e.source(ph.where("name") or ph.span, f"{ph.kind} {name}")

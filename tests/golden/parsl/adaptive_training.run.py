@@ -14,8 +14,8 @@ WORKFLOW = 'hpo'
 SOURCE = 'hpo.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # preprocess holdout from hpo.aiwf:24
     'holdout': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
@@ -24,7 +24,7 @@ PHASES = {
     # preprocess collect from hpo.aiwf:38
     'collect': {'kind': 'preprocess', 'after': ['holdout', 'simulate'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
     # training sweep from hpo.aiwf:46
-    'sweep': {'kind': 'training', 'after': ['collect', 'holdout'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'sweep_trial'},
+    'sweep': {'kind': 'training', 'after': ['collect'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'sweep_trial'},
     # analysis select from hpo.aiwf:57
     'select': {'kind': 'analysis', 'after': ['sweep'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
 }

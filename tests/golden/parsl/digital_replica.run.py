@@ -14,8 +14,8 @@ WORKFLOW = 'twin'
 SOURCE = 'twin.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # simulation calibrate from twin.aiwf:23
     'calibrate': {'kind': 'simulation', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'replica_simulation'},
@@ -24,7 +24,7 @@ PHASES = {
     # service replica from twin.aiwf:38
     'replica': {'kind': 'service', 'after': ['fit'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': True, 'uses': [], 'executor': 'replica_service'},
     # simulation plant from twin.aiwf:46
-    'plant': {'kind': 'simulation', 'after': ['replica'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': ['replica'], 'executor': 'replica_simulation'},
+    'plant': {'kind': 'simulation', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': ['replica'], 'executor': 'replica_simulation'},
     # analysis compare from twin.aiwf:53
     'compare': {'kind': 'analysis', 'after': ['plant', 'replica'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'replica_analysis'},
 }

@@ -14,8 +14,8 @@ WORKFLOW = 'federated'
 SOURCE = 'federated.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # preprocess prepare_north from federated.aiwf:23
     'prepare_north': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'federation_prep'},
@@ -30,7 +30,7 @@ PHASES = {
     # task aggregate from federated.aiwf:66
     'aggregate': {'kind': 'task', 'after': ['train_north', 'train_south'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_coordinator'},
     # analysis evaluate from federated.aiwf:73
-    'evaluate': {'kind': 'analysis', 'after': ['aggregate', 'setup'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_coordinator'},
+    'evaluate': {'kind': 'analysis', 'after': ['aggregate'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_coordinator'},
 }
 
 # Resource class -> one executor; with --config slurm each is a SlurmProvider whose blocks

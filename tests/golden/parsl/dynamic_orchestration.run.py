@@ -14,15 +14,15 @@ WORKFLOW = 'steer_md'
 SOURCE = 'steer_md.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # preprocess grid from steer_md.aiwf:27
     'grid': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'ensemble_prep'},
     # simulation md from steer_md.aiwf:34
     'md': {'kind': 'simulation', 'after': ['grid'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'ensemble_member'},
     # training fit from steer_md.aiwf:43
-    'fit': {'kind': 'training', 'after': ['grid', 'md'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'steering_training'},
+    'fit': {'kind': 'training', 'after': ['md'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'steering_training'},
     # inference score from steer_md.aiwf:53
     'score': {'kind': 'inference', 'after': ['fit'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'steering_inference'},
     # analysis report from steer_md.aiwf:71

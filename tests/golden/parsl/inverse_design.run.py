@@ -14,15 +14,15 @@ WORKFLOW = 'design'
 SOURCE = 'design.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # preprocess init from design.aiwf:23
     'init': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'design_prep'},
     # simulation simulate from design.aiwf:30
     'simulate': {'kind': 'simulation', 'after': ['init'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'design_simulation'},
     # training refit from design.aiwf:37
-    'refit': {'kind': 'training', 'after': ['init', 'simulate'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'surrogate_training'},
+    'refit': {'kind': 'training', 'after': ['simulate'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'surrogate_training'},
     # inference propose from design.aiwf:48
     'propose': {'kind': 'inference', 'after': ['refit'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'design_prep'},
     # analysis report from design.aiwf:63

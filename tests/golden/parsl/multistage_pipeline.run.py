@@ -14,17 +14,17 @@ WORKFLOW = 'screen'
 SOURCE = 'screen.aiwf'
 PLAN_LEVEL = 1
 
-# Phase -> what its apps need: the phases it waits for, items per app (a bundle),
-# how many of its apps may run at once, the executor (its resource class).
+# Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
+# per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
     # preprocess generate from screen.aiwf:24
     'generate': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_prep'},
     # inference filter from screen.aiwf:30
     'filter': {'kind': 'inference', 'after': ['generate'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_filter'},
     # simulation solve from screen.aiwf:38
-    'solve': {'kind': 'simulation', 'after': ['filter', 'generate'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_simulation'},
+    'solve': {'kind': 'simulation', 'after': ['filter'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_simulation'},
     # analysis rank from screen.aiwf:46
-    'rank': {'kind': 'analysis', 'after': ['filter', 'generate', 'solve'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_prep'},
+    'rank': {'kind': 'analysis', 'after': ['solve'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_prep'},
 }
 
 # Resource class -> one executor; with --config slurm each is a SlurmProvider whose blocks
