@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aiwfc.backend import EmitContext, discover_backends
+from aiwfc.backend import FEATURES, EmitContext, discover_backends
 from aiwfc.diagnostics import Severity
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
@@ -59,6 +59,5 @@ def test_artefacts_beside_the_program_are_the_engine_and_the_shared_runtime():
 def test_the_backend_is_registered_and_declares_every_feature():
     backend = discover_backends()["parsl"]
     assert isinstance(backend, ParslBackend) and backend.needs_plan
-    from aiwfc.backend import FEATURES
     assert sorted(backend.capabilities) == sorted(FEATURES)
     assert all(backend.notes.get(f) for f, c in backend.capabilities.items() if c.value != "native")
