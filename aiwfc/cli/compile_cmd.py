@@ -53,6 +53,9 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
     p.add_argument("--cwl-gpu", choices=("hint", "requirement"), default="hint",
                    help="CWL: put cwltool:CUDARequirement under hints (default) or requirements")
+    p.add_argument("--cwl-loop", choices=("ext", "native"), default="ext",
+                   help="CWL: feedback loops as cwltool:Loop (default; cwltool --enable-ext) or as the "
+                        "v1.3.0-dev1 native loop (cwltool --enable-dev)")
     add_report_options(p)
     p.set_defaults(run=run)
 
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"target(s) {', '.join(unavailable)} need the planner (aiwfc.plan), "
                       "which is not available in this build")
 
-    options = {"cwl_gpu": args.cwl_gpu}
+    options = {"cwl_gpu": args.cwl_gpu, "cwl_loop": args.cwl_loop}
     emitted: list[tuple[str, Artefacts]] = []
     plan = None
     for target in targets:
