@@ -53,8 +53,10 @@ class UnusedOutput(Check):
             for port in ph.outputs:
                 if port.name in used:
                     continue
-                names = [f"`{ph.name}.{u}`" for u in used]
-                shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-                hint = f" (only {shown} {'is' if len(used) == 1 else 'are'} read)" if used else ""
+                hint = ""
+                if used:
+                    names = [f"`{ph.name}.{u}`" for u in used]
+                    shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+                    hint = f" (only {shown} {'is' if len(used) == 1 else 'are'} read)"
                 ctx.report(codes.UNUSED_OUTPUT, port.where("name") or port.span,
                            phase=ph.name, port=port.name, hint=hint)
