@@ -61,6 +61,11 @@ class Scope:
         self.phases = {p.name: p for p in wf.phases}
         self.feedbacks = {f.name: f for f in wf.feedbacks}
         self.loop_of: dict[str, ir.Feedback] = {}
+        # Per-analysis memo of successful resolutions, shared by every Typer over this scope
+        # (the graph, the expression check and ~25 other checks resolve the same references).
+        # Keyed by object identity; the entry keeps the objects alive so no id is reused.
+        self.resolved: dict[tuple[int, int], tuple] = {}
+        self.item_types: dict[int, tuple] = {}
         for f in wf.feedbacks:
             for name in f.body:
                 self.loop_of.setdefault(name, f)
@@ -97,6 +102,20 @@ class Typer:
 
     # ------------------------------------------------------------ references
     def resolve(self, ref: ast.Ref, ctx: RefContext, report: bool = True) -> Resolved | None:
+        """What `ref` denotes in `ctx`.  Only `ctx.phase` matters, and a successful resolution
+        reports nothing, so successes are memoised on the scope; failures are recomputed so
+        that a reporting typer still reports them."""
+        ph = ctx.phase
+        key = (id(ref), id(ph))
+        hit = self.scope.resolved.get(key)
+        if hit is not None and hit[0] is ref and hit[1] is ph:
+            return hit[2]
+        res = self._resolve(ref, ctx, report)
+        if res is not None:
+            self.scope.resolved[key] = (ref, ph, res)
+        return res
+
+    def _resolve(self, ref: ast.Ref, ctx: RefContext, report: bool) -> Resolved | None:
         parts = [p.text for p in ref.parts]
         if parts[0] == MISSING:
             return None
@@ -178,7 +197,16 @@ class Typer:
         self._report(codes.UNDEFINED_NAME, name.span, kind=kind, name=text, hint=hint)
 
     def foreach_item_type(self, ph: ir.Phase) -> Type:
-        """The type of a foreach variable: the element type of what it iterates."""
+        """The type of a foreach variable: the element type of what it iterates (memoised
+        per scope: it is typed silently, so it has no side effect to repeat)."""
+        hit = self.scope.item_types.get(id(ph))
+        if hit is not None and hit[0] is ph:
+            return hit[1]
+        t = self._foreach_item_type(ph)
+        self.scope.item_types[id(ph)] = (ph, t)
+        return t
+
+    def _foreach_item_type(self, ph: ir.Phase) -> Type:
         src = self.type_of(ph.foreach.source, RefContext(loop=self.scope.loop_of.get(ph.name)), report=False)
         if src.name == "list":
             return src.item
