@@ -24,9 +24,12 @@ from pathlib import Path
 
 from aiwfc.backend import EmitContext, discover_backends, report_capabilities
 from aiwfc.cli.common import add_input_options, emit_diagnostics, failed, parse_params
+from aiwfc.emitter import source_name
+from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
 from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
+from aiwfc.provenance import SOURCE_DIR, write_crate
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
@@ -50,6 +53,8 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="re-run every task, even those recorded as done")
     p.add_argument("--quiet", action="store_true", help="only the summary, no progress lines")
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
+    p.add_argument("--no-crate", action="store_true",
+                   help="do not write the Workflow Run RO-Crate (ro-crate-metadata.json) when the run ends")
     p.set_defaults(run=run)
 
 
@@ -92,6 +97,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     run_dir = Path(args.run_dir or Path("runs") / wf.name).resolve()
     program = run_dir / PROGRAM_DIR
+    # provenance beside the program: the compile manifest and the workflow's own sources (for the crate)
+    project = Path(comp.path).resolve().parent
+    artefacts.add(MANIFEST_NAME, manifest_text(manifest(
+        comp, wf, targets=["parsl"], level=args.opt_level, disabled=[], plan_result=plan, artefacts=artefacts,
+        params_file=args.params)))
+    for file, src in comp.sources.items():
+        name = source_name(file, project)
+        if not file.startswith("<") and not name.startswith(("std/", "/", "..")):
+            artefacts.add(f"{SOURCE_DIR}/{name}", src.text)
     write_artefacts(artefacts, str(program), force=True)
     argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config,
             "--bundle", args.bundle]
@@ -99,7 +113,10 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             argv += [flag, str(value)]
     argv += ["--force"] * args.force + ["--quiet"] * args.quiet
-    return _run_program(argv)
+    status = _run_program(argv)
+    if not args.no_crate and (run_dir / "run.json").is_file():
+        print(f"  {write_crate(run_dir, program)}", flush=True)
+    return status
 
 
 def _run_program(argv: list[str]) -> int:
