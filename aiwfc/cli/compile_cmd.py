@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     for target in targets:
         backend = backends[target]
         if backend.needs_plan and plan is None:
-            plan = build_plan(comp, wf, level=args.opt_level, disabled=frozenset(args.disable_pass), sink=comp.sink)
+            # measure=False: the backends never read the per-pass before/after costs
+            plan = build_plan(comp, wf, level=args.opt_level, disabled=frozenset(args.disable_pass),
+                              sink=comp.sink, measure=False)
             if comp.sink.has_errors:
                 break
         ctx = EmitContext(comp, wf, plan if backend.needs_plan else None, dict(options), comp.sink)

@@ -11,7 +11,7 @@ from aiwfc.diagnostics import Diagnostic, DiagnosticSink
 from aiwfc.ir import models as ir
 from aiwfc.plan.cost import Cost, plan_cost
 from aiwfc.plan.facts import WorkflowFacts, collect_facts
-from aiwfc.plan.lower import lower
+from aiwfc.plan.lower import clone, lower
 from aiwfc.plan.models import Plan
 from aiwfc.plan.passes import LEVELS, PASS_NAMES, PassContext, PassStep, run_passes
 from aiwfc.resolve.imports import stdlib_root
@@ -97,13 +97,14 @@ def _build(comp: Compilation, workflow: ir.Workflow, level: int, disabled: froze
     sites = {s.name: s for s in (comp.program.sites if comp.program else [])}
     facts = collect_facts(comp.program, workflow)
     baseline = lower(facts, site, site_defaulted=defaulted, source=comp.path)
-    plan = lower(facts, site, site_defaulted=defaulted, source=comp.path)
+    plan = clone(baseline)  # the same plan as a second lowering, without validating it again
     local = DiagnosticSink()
     ctx = PassContext(facts=facts, site=site, sink=local, sites=sites)
-    steps = run_passes(plan, ctx, level, frozenset(disabled), measure=measure)
+    baseline_cost = plan_cost(baseline)
+    steps = run_passes(plan, ctx, level, frozenset(disabled), measure=measure, initial=baseline_cost)
     diagnostics = local.sorted()
     if sink is not None:
         sink.extend(diagnostics)
-    result = PlanResult(plan, baseline, steps, plan_cost(plan), plan_cost(baseline), diagnostics, facts)
+    result = PlanResult(plan, baseline, steps, plan_cost(plan), baseline_cost, diagnostics, facts)
     result.seconds = time.perf_counter() - started
     return result

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from aiwfc.ir import models as ir
 from aiwfc.plan.facts import WorkflowFacts
-from aiwfc.plan.models import (DataOp, JobStep, LoopCarryPlan, LoopRegion, Plan, PlanDataset,
-                               PlanDependency, PlanJob, PortBinding, PortSource, ServiceBinding, StopPlan)
+from aiwfc.plan.models import (DataOp, ItemSpace, JobStep, LoopCarryPlan, LoopRegion, Plan, PlanDataset,
+                               PlanDependency, PlanJob, PlanModel, PortBinding, PortSource, ServiceBinding,
+                               StopPlan)
 from aiwfc.plan.sizing import array_spec, job_walltime, resources_of
 from aiwfc.semantic import Scope, const_value
 
@@ -150,6 +151,39 @@ def _service(facts: WorkflowFacts, name: str) -> ServiceBinding:
     clients = facts.clients.get(name, [])
     return ServiceBinding(service=name, job=name, clients=list(clients), client_phases=list(clients),
                           coupling=coupling, placement=PLACEMENT[coupling])
+
+
+_new = object.__new__
+_set = object.__setattr__
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def clone(value):
+    """A copy of a plan (or any part of one) that passes may change without touching the original.
+
+    `build_plan` lowers once and optimises a clone, keeping the original as the -O0
+    baseline: lowering validates every model, which on a 10,000-phase workflow costs
+    more than all the passes, while the lowered values are valid already. Models are
+    rebuilt the way `model_construct` does without validating, lists and dicts copied;
+    what lowering shares rather than copies is shared here too (item spaces, the IR's
+    expression objects and other leaves), so the clone is the plan a second lowering
+    would give.
+    """
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is list:
+        return [v if type(v) in _LEAVES else clone(v) for v in value]
+    if kind is dict:
+        return {k: v if type(v) in _LEAVES else clone(v) for k, v in value.items()}
+    if isinstance(value, PlanModel) and kind is not ItemSpace:
+        new = _new(kind)
+        _set(new, "__dict__", {k: v if type(v) in _LEAVES else clone(v) for k, v in value.__dict__.items()})
+        _set(new, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        return new
+    return value
 
 
 def new_data_op(plan: Plan, job: PlanJob, op_id: str | None = None, **fields) -> DataOp:

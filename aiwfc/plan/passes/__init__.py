@@ -64,10 +64,14 @@ class PassStep:
 
 
 def run_passes(plan: Plan, ctx: PassContext, level: int, disabled: frozenset[str],
-               measure: bool = True) -> list[PassStep]:
-    """Runs the passes `level` enables, minus `disabled`, on `plan` in place."""
+               measure: bool = True, initial: Cost | None = None) -> list[PassStep]:
+    """Runs the passes `level` enables, minus `disabled`, on `plan` in place.
+
+    `initial` is `plan`'s cost when the caller has it already (`build_plan` measures
+    the -O0 baseline, which `plan` still is): a full evaluation less per plan.
+    """
     steps = []
-    cost = plan_cost(plan) if measure else None
+    cost = (initial if initial is not None else plan_cost(plan)) if measure else None
     for cls in PASSES:
         step = PassStep(cls.name, cls.level, enabled=cls.level <= level and cls.name not in disabled)
         steps.append(step)
