@@ -74,7 +74,9 @@ def _stage_out(plan: Plan) -> None:
     kept = {d.id: d for d in plan.data_ops}
     for job in plan.jobs:
         if job.data_ops:
-            job.data_ops = [i for i in job.data_ops if i in kept]
+            ids = [i for i in job.data_ops if i in kept]
+            if len(ids) != len(job.data_ops):
+                job.data_ops = ids
         local = any(o.location == "scratch" for s in job.steps for o in s.outputs)
         staged = any(kept[i].kind in ("stage_in", "unpack") for i in job.data_ops)
         workdir = "scratch" if (local or staged) and job.steps else "shared"

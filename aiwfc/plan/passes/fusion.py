@@ -127,6 +127,8 @@ class Fusion(Pass):
             if new != job.id:
                 renames[job.id] = new
                 job.id = new
-        for d in plan.dependencies:
-            d.source = renames.get(d.source, d.source)
-            d.target = renames.get(d.target, d.target)
+        for d in plan.dependencies:  # assign only on change: pydantic's __setattr__ is slow
+            if d.source in renames:
+                d.source = renames[d.source]
+            if d.target in renames:
+                d.target = renames[d.target]
