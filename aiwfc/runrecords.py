@@ -85,13 +85,15 @@ def load_run(run_dir: str | Path) -> RunRecord | None:
     """The run in `run_dir`, or None when it holds neither run.json nor task records."""
     path = Path(run_dir)
     summary = _read_json(path / RUN_JSON)
-    if isinstance(summary, dict) and summary.get("format") == "aiwf-run/1":
+    if isinstance(summary, dict) and summary.get("format") == "aiwf-run/1" and "tracked" in summary:
         return RunRecord(path, summary.get("workflow"), summary.get("state") or "unknown",
                          dict(summary.get("params") or {}), list(summary.get("tracked") or []), summary)
+    # no run.json, or one without the records (Slurm's status.sh summarises jobs): read the tasks
     tracked, workflow, info = _records_from_tasks(path)
     if info["state"] == "empty":
         return None
-    return RunRecord(path, workflow, info["state"], info["params"], tracked, {})
+    return RunRecord(path, workflow, info["state"], info["params"], tracked,
+                     summary if isinstance(summary, dict) else {})
 
 
 def find_runs(paths: list[str | Path]) -> list[RunRecord]:

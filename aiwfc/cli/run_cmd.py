@@ -30,6 +30,7 @@ from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc.provenance import SOURCE_DIR, write_crate
+from aiwfc.tracking import parse_track, track_run
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
@@ -55,7 +56,17 @@ def add_parser(sub) -> None:
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
     p.add_argument("--no-crate", action="store_true",
                    help="do not write the Workflow Run RO-Crate (ro-crate-metadata.json) when the run ends")
+    p.add_argument("--track", metavar="mlflow[:URI]", type=_track_option,
+                   help="log params, per-iteration metrics and model files to MLflow when the run ends "
+                        "(default store: a local file store RUN/mlruns)")
     p.set_defaults(run=run)
+
+
+def _track_option(value: str) -> tuple[str, str | None]:
+    track = parse_track(value)
+    if track is None:
+        raise argparse.ArgumentTypeError(f"expected mlflow or mlflow:URI, got `{value}`")
+    return track
 
 
 def _error(message: str) -> int:
@@ -116,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     status = _run_program(argv)
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
+    if args.track is not None and (run_dir / "run.json").is_file():
+        print(f"  {track_run(run_dir, args.track[1])}", flush=True)
     return status
 
 

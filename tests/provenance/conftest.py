@@ -25,6 +25,6 @@ def hpo_run(tmp_path_factory):
     if importlib.util.find_spec("parsl") is None:
         pytest.skip("parsl is not installed: `aiwfc run` cannot run")
     run_dir = tmp_path_factory.mktemp("hpo") / "run"
-    proc = run_hpo(run_dir)
+    proc = run_hpo(run_dir, "--track", "mlflow")  # into the default store RUN/mlruns
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return run_dir, proc
