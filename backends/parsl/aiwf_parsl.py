@@ -58,17 +58,47 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import multiprocessing
 import os
+import runpy
+import shlex
 import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import Future
+from multiprocessing import forkserver
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+WORKER_POOL = "--worker-pool"  # `python3 aiwf_parsl.py --worker-pool ARGS`: the local executor's launch command
+POOL_MODULE = "parsl.executors.high_throughput.process_worker_pool"
+
+
+def _start_forkserver():
+    """Starts multiprocessing's fork server with Parsl's worker pool module imported.
+
+    Parsl's worker pool starts its workers (and a multiprocessing Manager) with the
+    `spawn` method: each is a new Python that imports all of parsl again (about 1 s of
+    CPU each, several at once on a small machine): that was most of `aiwfc run`'s
+    start-up. Forked from a server that imported it once, a worker starts in
+    milliseconds, in a single-threaded, clean process (unlike a plain fork of the
+    threaded pool). Started before this process imports parsl, the server's import
+    overlaps the pool's own. None when the platform has no fork server."""
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([POOL_MODULE])
+        forkserver.ensure_running()
+    except (ValueError, OSError):  # pragma: no cover - no fork server: Parsl's spawn still works
+        return None
+    return ctx
+
+
+_POOL_CONTEXT = _start_forkserver() if __name__ == "__main__" and sys.argv[1:2] == [WORKER_POOL] else None
 
 import aiwf_task  # noqa: E402 - the shared runtime beside this file
 
@@ -80,6 +110,7 @@ try:  # --help and a clear message work without parsl
     from parsl.launchers import SingleNodeLauncher
     from parsl.providers import LocalProvider, SlurmProvider
     from parsl.addresses import address_by_hostname
+    from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
 except ImportError:  # pragma: no cover - checked by main()
     parsl = None
 
@@ -120,6 +151,7 @@ def build_config(program: dict, args, run_dir: Path):
             label="local", address=args.address or "127.0.0.1", encrypted=False,
             max_workers_per_node=local_workers(program, args.workers), cores_per_worker=1e-6,
             heartbeat_period=5, heartbeat_threshold=30, poll_period=5,
+            launch_cmd=worker_launch_cmd(args.python),
             provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
                                    worker_init=f"export PATH={python_bin}:$PATH"),
             worker_logdir_root=parsl_dir)
@@ -622,6 +654,30 @@ def _tail(path: str, lines: int = 20) -> str:
         return "(no log)"
 
 
+def worker_pool(argv: list[str]) -> int:
+    """Runs Parsl's worker pool (`process_worker_pool.py ARGS`) with its workers forked
+    from the fork server (see `_start_forkserver`) instead of spawned. The pool is
+    Parsl's own, unchanged: only the multiprocessing context it takes is replaced."""
+    if _POOL_CONTEXT is not None:
+        parsl.multiprocessing.SpawnContext = _POOL_CONTEXT
+    sys.argv = [POOL_MODULE, *argv]
+    # run as __main__ although parsl's import above already holds the module: expected here
+    warnings.filterwarnings("ignore", f".*'{POOL_MODULE}' found in sys.modules", RuntimeWarning)
+    runpy.run_module(POOL_MODULE, run_name="__main__", alter_sys=True)
+    return 0
+
+
+def worker_launch_cmd(python: str) -> str | None:
+    """HighThroughputExecutor's default launch command with this file's `--worker-pool`
+    in place of `process_worker_pool.py` (the same arguments); None (Parsl's default)
+    when this Parsl's command starts otherwise."""
+    head, _, rest = DEFAULT_LAUNCH_CMD.partition(" ")
+    if head != "process_worker_pool.py":  # pragma: no cover - another Parsl release
+        return None
+    quoted = " ".join(shlex.quote(w) for w in (python, str(HERE / "aiwf_parsl.py"), WORKER_POOL))
+    return f"{quoted} {rest}"
+
+
 def main(argv: list[str], program: dict) -> int:
     args = parse_args(program, argv)
     if parsl is None:
@@ -668,3 +724,7 @@ def main(argv: list[str], program: dict) -> int:
                 signal.signal(s, h)
     print_summary(driver, doc, status)
     return status
+
+
+if __name__ == "__main__" and sys.argv[1:2] == [WORKER_POOL]:
+    sys.exit(worker_pool(sys.argv[2:]))
