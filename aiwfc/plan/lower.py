@@ -67,8 +67,8 @@ def _step(facts: WorkflowFacts, ph: ir.Phase) -> JobStep:
     return JobStep(phase=ph.name, kind=ph.kind, line=line, items=facts.items[ph.name], command=ph.command,
                    image=ph.image, resource_class=ph.resources, env=dict(ph.env), when=ph.when,
                    uses=list(ph.uses), inputs=list(bindings.values()),
-                   datasets=[u.model_copy() for u in facts.datasets[ph.name]],
-                   outputs=[o.model_copy() for o in facts.outputs[ph.name]], track=list(ph.track),
+                   datasets=clone(facts.datasets[ph.name]), outputs=clone(facts.outputs[ph.name]),
+                   track=list(ph.track),
                    gpus=res.gpus if res is not None else 0, runtime=runtime, runtime_source=source,
                    retries=ph.retries)
 
