@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
@@ -74,7 +75,40 @@ def _error(message: str) -> int:
     return 2
 
 
+# The interpreter that will run the program, started before compiling: it imports parsl
+# (about 1 s) while this process checks and compiles, then reads the program's argv (one
+# JSON line) and runs it as `python run.py ARGS` would; an empty line or EOF (nothing to
+# run) ends it. SIGINT is ignored until then (a Ctrl-C during the compile ends it by EOF).
+WARM_START = """import json, os, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+try:
+    import parsl.app.app, parsl.executors
+except ImportError:
+    pass
+line = sys.stdin.readline()
+if not line.strip():
+    sys.exit(0)
+sys.argv = json.loads(line)
+sys.stdin.close()
+sys.stdin = open(os.devnull)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def run(args: argparse.Namespace) -> int:
+    # -P: the current directory is not put on the path (as for `python run.py`)
+    warm = subprocess.Popen([sys.executable, "-P", "-c", WARM_START], stdin=subprocess.PIPE)
+    try:
+        return _compile_and_run(args, warm)
+    finally:
+        if warm.stdin is not None and not warm.stdin.closed:  # not used: let it end
+            warm.stdin.close()
+            warm.wait()
+
+
+def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     params = parse_params(args.param)
     if params is None:
         return 2
@@ -124,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             argv += [flag, str(value)]
     argv += ["--force"] * args.force + ["--quiet"] * args.quiet
-    status = _run_program(argv)
+    status = _run_program(argv, warm)
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
     if args.track is not None and (run_dir / "run.json").is_file():
@@ -132,9 +166,16 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _run_program(argv: list[str]) -> int:
-    """Runs the program, forwarding SIGINT/SIGTERM to it (it then cancels its work)."""
-    proc = subprocess.Popen(argv)
+def _run_program(argv: list[str], warm: subprocess.Popen) -> int:
+    """Runs the program in the `warm` interpreter (a new one when that has gone),
+    forwarding SIGINT/SIGTERM to it (it then cancels its work)."""
+    proc = warm
+    try:
+        warm.stdin.write(json.dumps(argv[1:]).encode() + b"\n")
+        warm.stdin.close()
+    except OSError:  # pragma: no cover - it ended early: start the program afresh
+        warm.wait()
+        proc = subprocess.Popen(argv)
 
     def forward(signum, _frame):
         if proc.poll() is None:
