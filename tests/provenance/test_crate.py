@@ -75,3 +75,30 @@ def test_entities_without_a_program_dir_still_describe_the_run(hpo_run, tmp_path
     assert entities["./"]["mainEntity"] == {"@id": (tmp_path / "source" / "hpo.aiwf").as_uri()}
     assert entities["#run"]["actionStatus"] == {"@id": "http://schema.org/CompletedActionStatus"}
     assert entities["#compile"]["description"] == "passes applied: none"
+
+
+def test_without_rocrate_a_notice_and_no_crate(tmp_path, monkeypatch):
+    import sys
+
+    from aiwfc.provenance import write_crate
+    monkeypatch.setitem(sys.modules, "rocrate.rocrate", None)  # what `import` sees when it is not installed
+    assert write_crate(tmp_path) == \
+        "no RO-Crate written: the rocrate package is not installed (pip install 'aiwfc[track]')"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_module_entry_point_for_other_backends(hpo_run, tmp_path, capsys):
+    import shutil
+
+    from aiwfc.provenance import main
+    run_dir, _ = hpo_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir / "tasks", copy / "tasks")  # a Slurm-like run dir: task records only
+    assert main([str(copy), str(run_dir / "program")]) == 0
+    assert capsys.readouterr().out == f"RO-Crate: {copy / 'ro-crate-metadata.json'}\n"
+    crate = rocrate.ROCrate(str(copy))
+    assert crate.mainEntity.id == (run_dir / "program" / "source" / "hpo.aiwf").as_uri()
+    # the records name their outputs by absolute path: those of the original run stay outside this crate
+    model = crate.get((run_dir / "tasks/sweep/i1/0/model_0.npz").as_uri())
+    assert model["exampleOfWork"].id == "#output-sweep.model"
+    assert main([]) == 2 and main([str(tmp_path / "none")]) == 2

@@ -44,3 +44,21 @@ def test_hpo_runs_logged_to_the_file_store(hpo_run):
                                                key=lambda m: m.step)]
     assert best == [(k, json.loads((run_dir / f"tasks/select/i{k}/0/best_loss.json").read_text())) for k in (0, 1)]
     assert [a.path for a in client.list_artifacts(select.info.run_id, "i1")] == ["i1/best.npz"]
+
+
+def test_without_mlflow_a_notice_and_the_records_remain(tmp_path, monkeypatch):
+    import sys
+
+    from aiwfc.tracking import track_run
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
+    assert track_run(tmp_path) == ("no MLflow tracking: mlflow is not installed (pip install 'aiwfc[track]'); "
+                                   "the task records remain")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_track_option_is_a_usage_error(capsys):
+    from aiwfc.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["run", "x.aiwf", "--track", "wandb"])
+    assert e.value.code == 2
+    assert "argument --track: expected mlflow or mlflow:URI, got `wandb`" in capsys.readouterr().err
