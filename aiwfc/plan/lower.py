@@ -13,6 +13,7 @@ addresses are not dependencies but `services` entries. No partition is chosen.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from aiwfc.ir import models as ir
@@ -60,9 +61,9 @@ def _step(facts: WorkflowFacts, ph: ir.Phase) -> JobStep:
             continue
         b = bindings.get(r.via)
         if b is None:
-            b = bindings[r.via] = PortBinding(input=r.via.split(":", 1)[-1], expr=r.expr)
-        b.sources.append(PortSource(phase=r.producer, port=r.port, job=r.producer,
-                                    mode=_mode(facts, r.producer, ph.name, r.via)))
+            b = bindings[r.via] = construct(PortBinding, input=r.via.split(":", 1)[-1], expr=r.expr)
+        b.sources.append(construct(PortSource, phase=r.producer, port=r.port, job=r.producer,
+                                   mode=_mode(facts, r.producer, ph.name, r.via)))
     line = ph.span.line if ph.span is not None else None
     return JobStep(phase=ph.name, kind=ph.kind, line=line, items=facts.items[ph.name], command=ph.command,
                    image=ph.image, resource_class=ph.resources, env=dict(ph.env), when=ph.when,
@@ -111,7 +112,7 @@ def _dependencies(facts: WorkflowFacts, plan: Plan) -> list[PlanDependency]:
                         continue
                     dep = found.get(key)
                     if dep is None:
-                        dep = found[key] = PlanDependency(kind="elementwise", source=s.job, target=job.id)
+                        dep = found[key] = construct(PlanDependency, kind="elementwise", source=s.job, target=job.id)
                     dep.ports.append(f"{s.phase}.{s.port} -> {step.phase}.{b.input}")
                     if not (s.mode == "elementwise" and same_shape(jobs[s.job], job)):
                         dep.kind = "all_of"
@@ -184,6 +185,24 @@ def clone(value):
         _set(new, "__pydantic_private__", None)
         return new
     return value
+
+
+@lru_cache(maxsize=None)
+def _fields(kind: type) -> tuple[tuple[str, object], ...]:
+    return tuple((name, f.default) for name, f in kind.model_fields.items())
+
+
+def construct(model: type, /, **values):
+    """`model(**values)` without validation, for the small models lowering makes by the
+    tens of thousands (port sources and bindings, dependencies) from values that are
+    already of the field's type: defaults are filled (and copied) as pydantic would."""
+    new = _new(model)
+    _set(new, "__dict__", {name: values[name] if name in values else clone(default)
+                           for name, default in _fields(model)})
+    _set(new, "__pydantic_fields_set__", set(values))
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
+    return new
 
 
 def new_data_op(plan: Plan, job: PlanJob, op_id: str | None = None, **fields) -> DataOp:
