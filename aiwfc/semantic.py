@@ -66,9 +66,25 @@ class Scope:
         # Keyed by object identity; the entry keeps the objects alive so no id is reused.
         self.resolved: dict[tuple[int, int], tuple] = {}
         self.item_types: dict[int, tuple] = {}
+        self._ports: dict[int, tuple] = {}
         for f in wf.feedbacks:
             for name in f.body:
                 self.loop_of.setdefault(name, f)
+
+    def own_ports(self, ph: ir.Phase) -> tuple[dict[str, ir.Port], dict[str, ir.Port]]:
+        """A phase's inputs and outputs by name (the first of a duplicated name, as
+        `Phase.input`/`output` find it), memoised per scope."""
+        hit = self._ports.get(id(ph))
+        if hit is not None and hit[0] is ph:
+            return hit[1]
+        ins: dict[str, ir.Port] = {}
+        outs: dict[str, ir.Port] = {}
+        for p in ph.inputs:
+            ins.setdefault(p.name, p)
+        for p in ph.outputs:
+            outs.setdefault(p.name, p)
+        self._ports[id(ph)] = (ph, (ins, outs))
+        return ins, outs
 
     def resource_of(self, phase: ir.Phase) -> ir.ResourceClass | None:
         return self.resources.get(phase.resources) if phase.resources else None
@@ -116,19 +132,19 @@ class Typer:
         return res
 
     def _resolve(self, ref: ast.Ref, ctx: RefContext, report: bool) -> Resolved | None:
-        parts = [p.text for p in ref.parts]
-        if parts[0] == MISSING:
+        head = ref.parts[0].text
+        if head == MISSING:
             return None
-        head = parts[0]
         sc = self.scope
         res: Resolved | None = None
-        rest = parts[1:]
+        rest = [p.text for p in ref.parts[1:]] if len(ref.parts) > 1 else []
         ph = ctx.phase
+        own = sc.own_ports(ph) if ph is not None else None
         if ph is not None and ph.foreach and head == ph.foreach.var:
             res = Resolved("foreach", self.foreach_item_type(ph), ph.name)
-        elif ph is not None and (port := ph.input(head)) is not None:
+        elif own is not None and (port := own[0].get(head)) is not None:
             res = Resolved("input", port.type, ph.name, head)
-        elif ph is not None and (port := ph.output(head)) is not None:
+        elif own is not None and (port := own[1].get(head)) is not None:
             res = Resolved("output", port.type, ph.name, head)
         elif head in BUILTIN_VARS and (ph is not None or head != "index"):
             res = Resolved("builtin", BUILTIN_VARS[head])
@@ -147,7 +163,7 @@ class Typer:
             rest = rest[1:]
             if other.kind == "service" and port_name == "address":
                 return Resolved("address", T.STRING, head, "address")
-            port = other.output(port_name)
+            port = sc.own_ports(other)[1].get(port_name)
             if port is None:
                 known = [p.name for p in other.outputs] + (["address"] if other.kind == "service" else [])
                 self._report(codes.UNDEFINED_NAME, ref.parts[1].span, kind=f"output of `{head}`",
