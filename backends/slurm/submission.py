@@ -12,6 +12,7 @@ submits the whole run in the order `layout.Layout.top` gives.
 from __future__ import annotations
 
 from aiwfc.emitter import Emitter, bash_quote, header_lines
+from aiwfc.manifest import MANIFEST_NAME
 
 from aiwfc_backends.slurm.data_ops import DATA_LIB
 from aiwfc_backends.slurm.directives import array_range
@@ -203,6 +204,16 @@ def submit_text(sc: ScriptContext, layout: Layout, jobs: int) -> str:
     e.line("export AIWF_RUN AIWF_HOME AIWF_DRY_RUN")
     files = " ".join(f'"$here/{f}"' for f in ("jobs", "lib.sh", *RUNTIME_FILES, "status.sh", "cancel.sh"))
     e.line(f'cp -R {files} "$AIWF_HOME/"')
+    # the compile manifest (the plan's decisions) for status.sh --crate; beside the artefacts,
+    # or one level up when `aiwfc compile --target all` wrote one per output tree
+    e.line(f'for manifest in "$here/{MANIFEST_NAME}" "$here/../{MANIFEST_NAME}"; do')
+    with e.indent():
+        e.line('if [[ -f $manifest ]]; then')
+        with e.indent():
+            e.line('cp "$manifest" "$AIWF_HOME/"')
+            e.line("break")
+        e.line("fi")
+    e.line("done")
     e.line(': > "$AIWF_HOME/jobs.tsv"')
     e.line("# shellcheck source=/dev/null")
     e.line('source "$AIWF_HOME/lib.sh"')

@@ -12,6 +12,12 @@ summary and writes `RUN/run.json`. Exit status: 0 every job completed, 1 somethi
 failed or was cancelled, 3 still running (also while Slurm is still cancelling what
 waited for a failed job), 2 usage.
 
+`status.sh --crate` also writes the run's Workflow Run RO-Crate (`RUN/ro-crate-metadata.json`,
+see aiwfc.provenance) once the run has finished, from the copies `submit.sh` made in
+`RUN/slurm/` (`workflow.json`, `aiwfc-manifest.json`); the cluster's python3 must be able
+to import aiwfc for that, else it says so. The exit status stays the run's either way: a
+crate is a record of the run, not part of its outcome.
+
 `cancel.sh` marks the run cancelled (controllers and expanders then submit nothing
 more) and `scancel`s every recorded job that is still queued or running, repeating
 until none is left (a controller may have been submitting at that moment).
@@ -149,19 +155,44 @@ sys.exit({"completed": 0, "failed": 1, "cancelled": 1, "running": 3}.get(state, 
 '''.strip("\n")
 
 
+# After the summary: the crate only for a finished run (a running one has no outcome yet), and
+# never changing the exit status, which scripts polling status.sh read as the run's state.
+_CRATE = r"""
+if (( crate )); then
+  if (( status == 3 )); then
+    echo "status.sh: $run is still running; no RO-Crate written (run status.sh --crate again when it has finished)" >&2
+  elif python3 -c 'import aiwfc.provenance' 2> /dev/null; then
+    python3 -m aiwfc.provenance "$run" "$run/slurm" || echo "status.sh: writing the RO-Crate of $run failed" >&2
+  else
+    echo "status.sh: no RO-Crate written: python3 cannot import aiwfc here (pip install 'aiwfc[track]' to record one)" >&2
+  fi
+fi
+""".strip("\n")
+
+
 def status_text(workflow: str, source: str) -> str:
     e = Emitter()
     e.line("#!/bin/bash")
     for text in header_lines(f"Summarises a run of workflow `{workflow}` (usage: status.sh [RUN_DIRECTORY]); "
                              "writes RUN/run.json.", source):
         e.comment(text)
+    e.comment("--crate: also write the run's RO-Crate (RUN/ro-crate-metadata.json) once it has finished.")
     e.comment("Exit status: 0 completed, 1 failed or cancelled, 3 still running, 2 usage.")
     e.line("set -euo pipefail")
+    e.line("crate=0")
+    e.line('if [[ ${1:-} == --crate ]]; then')
+    with e.indent():
+        e.line("crate=1")
+        e.line("shift")
+    e.line("fi")
     e.extend(_FIND_RUN.split("\n"))
-    e.line("exec python3 - \"$run\" <<'PY'")
+    e.line("status=0")
+    e.line("python3 - \"$run\" <<'PY' || status=$?")
     for line in _STATUS_PY.split("\n"):
         e.lines.append(line)  # verbatim: a here-document is not indented
     e.line("PY")
+    e.extend(_CRATE.split("\n"))
+    e.line('exit "$status"')
     return e.text()
 
 

@@ -8,7 +8,8 @@ the tasks computed, and that loops ran as often as their conditions imply (the s
 iterations and stopped walkers as tests/test_examples.py's LocalHarness, measured:
 steer 3, search 3, rounds 3, more_data 3; md walkers 0, 1 and 3 stopped in round 2).
 Further tests: an injected failure cancels everything after it and nothing stays
-pending; cancel.sh ends a run; a hostile param value reaches the command as data.
+pending; cancel.sh ends a run; a hostile param value reaches the command as data;
+`status.sh --crate` writes a finished run's RO-Crate.
 """
 
 from __future__ import annotations
@@ -160,6 +161,47 @@ def test_digital_replica(runs):
     assert 20.0 <= value(r.run, "compare", "detected_at") <= 25.0
     assert value(r.run, "compare", "queries") > 0
     assert not list((r.run / "logs").glob("plant_*"))  # the client ran inside the service's allocation
+
+
+def test_digital_replica_crate(runs):
+    """status.sh --crate on the finished run writes its Workflow Run RO-Crate from the copies
+    submit.sh made in RUN/slurm/: the workflow, its params, its task outputs and the compiler's
+    decisions (aiwfc-manifest.json), loaded back with rocrate."""
+    rocrate = pytest.importorskip("rocrate.rocrate", reason="rocrate is not installed (pip install 'aiwfc[track]')")
+    r = runs["digital_replica"]
+    finished(r)
+    assert (r.run / "slurm" / "aiwfc-manifest.json").read_text() == (r.artefacts / "aiwfc-manifest.json").read_text()
+    proc = subprocess.run([str(r.run / "slurm" / "status.sh"), "--crate", str(r.run)], env=r.env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.endswith(f"RO-Crate: {r.run / 'ro-crate-metadata.json'}\n"), proc.stdout + proc.stderr
+    crate = rocrate.ROCrate(str(r.run))
+    wf = crate.mainEntity
+    assert wf.id == "slurm/source/twin.aiwf"
+    assert wf.type == ["File", "SoftwareSourceCode", "ComputationalWorkflow"]
+    parts = {p.id for p in wf["hasPart"]}
+    assert {"slurm/aiwfc-manifest.json", "slurm/workflow.json", "slurm/aiwf_task.py", "slurm/status.sh"} <= parts
+    assert [p.id for p in wf["input"]] == [f"#param-{n}" for n in (
+        "calibration_runs", "damping", "fault_at", "seconds", "window")]
+    outputs = [p.id for p in wf["output"]]
+    assert {"#output-calibrate.data", "#output-fit.model", "#output-plant.traj", "#output-compare.report",
+            "#output-compare.detected_at", "#output-compare.queries"} <= set(outputs)
+    # the compiler's decisions, from the manifest submit.sh copied
+    assert crate.get("#compile")["instrument"].id == "#aiwfc"
+    assert crate.get("#compile")["description"].startswith("passes applied")
+    mentions = [p.id for p in crate.get("slurm/aiwfc-manifest.json")["mentions"]]
+    assert mentions[0] == "#pass-job-arrays" and "#pass-transitive-reduction" in mentions
+    assert crate.get("#pass-job-arrays").type == "HowToStep"
+    # the run: the params it ran with, what came out
+    run = crate.get("#run")
+    assert run["actionStatus"] == "http://schema.org/CompletedActionStatus"
+    assert {o["name"]: o["value"] for o in run["object"]} == {
+        "calibration_runs": "4", "damping": "0.3", "fault_at": "20.0", "seconds": "40.0", "window": "20"}
+    results = {x.id: x for x in run["result"]}
+    report = results["tasks/compare/i0/0/divergence.csv"]
+    assert report.type == "File" and report["exampleOfWork"].id == "#output-compare.report"
+    detected = results["#pv-compare-i0-0-detected_at"]
+    assert float(detected["value"]) == value(r.run, "compare", "detected_at")
 
 
 def test_distributed_models(runs):

@@ -35,6 +35,12 @@ AIWF_HOME=$AIWF_RUN/slurm
 AIWF_DRY_RUN=$dry
 export AIWF_RUN AIWF_HOME AIWF_DRY_RUN
 cp -R "$here/jobs" "$here/lib.sh" "$here/aiwf_task.py" "$here/workflow.json" "$here/status.sh" "$here/cancel.sh" "$AIWF_HOME/"
+for manifest in "$here/aiwfc-manifest.json" "$here/../aiwfc-manifest.json"; do
+  if [[ -f $manifest ]]; then
+    cp "$manifest" "$AIWF_HOME/"
+    break
+  fi
+done
 : > "$AIWF_HOME/jobs.tsv"
 # shellcheck source=/dev/null
 source "$AIWF_HOME/lib.sh"
