@@ -18,6 +18,7 @@ for every backend before `emit`.
 from __future__ import annotations
 
 import importlib.metadata
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -236,7 +237,7 @@ class EmitContext:
 
 # ---------------------------------------------------------------- backends
 
-class Backend:
+class Backend(ABC):
     """Base class of backends. Subclasses set the class attributes and implement `emit`.
 
     * `name`: the `--target` name, `description`: one line for `--help`.
@@ -267,8 +268,9 @@ class Backend:
             return self.capabilities[feature]
         return Capability.UNSUPPORTED if self.runs_workflow else None
 
-    def emit(self, ctx: EmitContext) -> Artefacts:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def emit(self, ctx: EmitContext) -> Artefacts:
+        """The backend's files for `ctx.workflow` (written by aiwfc.output, never here)."""
 
 
 def report_capabilities(backend: Backend, ctx: EmitContext) -> None:

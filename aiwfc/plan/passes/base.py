@@ -12,6 +12,7 @@ iteration, after everything it depends on (tests/plan/test_semantics.py checks i
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,7 +45,7 @@ class PassContext:
         return {s.phase for fb in self.facts.workflow.feedbacks for s in fb.stop}
 
 
-class Pass:
+class Pass(ABC):
     """Base class of passes (see the module docstring)."""
 
     name: ClassVar[str] = ""
@@ -57,8 +58,9 @@ class Pass:
     #: (array shape, partition, redundant dependencies): nothing `relink` derives changes.
     moves_work: ClassVar[bool] = True
 
+    @abstractmethod
     def run(self, plan: Plan, ctx: PassContext) -> list[str]:
-        raise NotImplementedError
+        """Changes `plan` in place; returns one line per decision (shown by --explain)."""
 
 
 def max_walltime(site: ir.SiteProfile) -> int | None:
