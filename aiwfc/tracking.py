@@ -17,25 +17,53 @@ The default store is a local file store `RUN/mlruns` (MLflow 3 keeps the file st
 maintenance mode, so MLFLOW_ALLOW_FILE_STORE is set for it). When mlflow is not
 importable, nothing is logged and `track_run` returns a notice: the plain records stay.
 Logging happens in the `aiwfc run` process after the engine ends, so the compute nodes
-need no mlflow.
+need no mlflow. A Slurm run of a tracked workflow logs from its last job (`jobs/finish.sbatch`
+runs `python3 -m aiwfc.tracking RUN [URI]`), where the cluster's python3 may lack
+aiwfc or mlflow: then it prints why and the plain records stay.
+
+Whether to track at all is decided, first setting wins, by `aiwfc run --no-track` /
+`--track`, the workflow's `track = "..."`, then the bound site's `track` (`resolve_track`);
+`"none"` turns tracking off. The URI comes from the first setting that names one, so a
+workflow saying `track = "mlflow"` logs to the tracking server its site names.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["parse_track", "track_run", "default_uri"]
-
+__all__ = ["parse_track", "resolve_track", "track_run", "default_uri", "main"]
 
 def parse_track(value: str) -> tuple[str, str | None] | None:
-    """`mlflow` or `mlflow:URI` -> ("mlflow", URI or None); anything else -> None."""
+    """`mlflow` or `mlflow:URI` -> ("mlflow", URI or None); `none` -> ("none", None);
+    anything else -> None (AIWF702 in a source, a usage error on the command line)."""
+    if value == "none":
+        return "none", None
     kind, _, uri = value.partition(":")
     if kind != "mlflow":
         return None
     return kind, uri or None
+
+
+def resolve_track(option: tuple[str, str | None] | None, workflow: str | None,
+                  site: str | None) -> tuple[str, str | None] | None:
+    """Whether and where a run is tracked: ("mlflow", URI or None) or None.
+
+    `option` is the command line's (already parsed) choice, `workflow` and `site` the
+    `track` texts of the workflow and its bound site. The first setting present decides
+    whether to track (`none` turns it off); the URI is the first one named by a setting
+    of the same tracker, in the same order. Invalid texts are ignored here: the
+    checks report them (AIWF702) before anything runs."""
+    settings = [option] + [parse_track(v) for v in (workflow, site) if v is not None]
+    settings = [s for s in settings if s is not None]
+    if not settings or settings[0][0] == "none":
+        return None
+    kind = settings[0][0]
+    uri = next((u for k, u in settings if k == kind and u), None)
+    return kind, uri
 
 
 def default_uri(run_dir: Path) -> str:
@@ -63,7 +91,8 @@ def track_run(run_dir: str | Path, uri: str | None = None) -> str:
         from mlflow.tracking import MlflowClient  # an optional extra (aiwfc[track]), not a dependency
     except ImportError:
         return "no MLflow tracking: mlflow is not installed (pip install 'aiwfc[track]'); the task records remain"
-    spec = _read(run_path / "program" / "workflow.json") or {}
+    # the program's spec: `aiwfc run` keeps it in RUN/program, a Slurm run in RUN/slurm
+    spec = _read(run_path / "program" / "workflow.json") or _read(run_path / "slurm" / "workflow.json") or {}
     summary = _read(run_path / "run.json") or {}
     workflow = summary.get("workflow") or spec.get("workflow") or "workflow"
     client = MlflowClient(tracking_uri=uri)
@@ -116,7 +145,7 @@ def track_run(run_dir: str | Path, uri: str | None = None) -> str:
             if path.is_file():
                 client.log_artifact(cid, str(path), artifact_path=f"i{last['iteration']}")
         client.set_terminated(cid, "FINISHED")
-    client.set_terminated(pid, "FINISHED" if summary.get("state") == "done" else "FAILED")
+    client.set_terminated(pid, "FINISHED" if summary.get("state") in ("done", "completed") else "FAILED")
     return f"MLflow: experiment {workflow}, run {pid} at {uri}"
 
 
@@ -125,3 +154,23 @@ def _read(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python3 -m aiwfc.tracking RUN_DIR [URI]`: log a finished run (e.g. from a Slurm run's last job).
+
+    Exit status 0 also when nothing could be logged (mlflow missing): the notice says so,
+    and tracking is a record of the run, not part of its outcome; 2 for usage."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or len(argv) > 2 or argv[0].startswith("-"):
+        print("usage: python3 -m aiwfc.tracking RUN_DIR [URI]", file=sys.stderr)
+        return 2
+    if not Path(argv[0]).is_dir():
+        print(f"aiwfc: {argv[0]}: no such directory", file=sys.stderr)
+        return 2
+    print(track_run(argv[0], argv[1] if len(argv) > 1 else None), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

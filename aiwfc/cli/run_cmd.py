@@ -7,7 +7,9 @@ is exactly what would run elsewhere. Re-running the same command re-uses the run
 directory: tasks already done with unchanged inputs and command are reported `cached`
 and not run again, so an interrupted run resumes where it stopped. Without `--site`, a local
 run is planned for the stdlib's `local` site (this machine), a `--config slurm` run for
-the site the workflow imports.
+the site the workflow imports. When the run ends it writes the run's RO-Crate and, when
+`--track`, the workflow's `track` or the site's says so (`--no-track` overrides them all;
+see aiwfc.tracking.resolve_track), logs it to MLflow.
 
 Exit status: the program's (0 every task succeeded, 1 a task failed, 130 interrupted),
 1 when the input has errors, 2 for usage or I/O problems (no parsl, bad -p).
@@ -31,7 +33,7 @@ from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc.provenance import SOURCE_DIR, write_crate
-from aiwfc.tracking import parse_track, track_run
+from aiwfc.tracking import parse_track, resolve_track, track_run
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
@@ -57,16 +59,20 @@ def add_parser(sub) -> None:
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
     p.add_argument("--no-crate", action="store_true",
                    help="do not write the Workflow Run RO-Crate (ro-crate-metadata.json) when the run ends")
-    p.add_argument("--track", metavar="mlflow[:URI]", type=_track_option,
-                   help="log params, per-iteration metrics and model files to MLflow when the run ends "
-                        "(default store: a local file store RUN/mlruns)")
+    track = p.add_mutually_exclusive_group()
+    track.add_argument("--track", metavar="mlflow[:URI]", type=_track_option,
+                       help="log params, per-iteration metrics and model files to MLflow when the run ends "
+                            "(default store: a local file store RUN/mlruns); overrides the workflow's and "
+                            "the site's `track` setting")
+    track.add_argument("--no-track", action="store_true",
+                       help="no experiment tracking, whatever the workflow or site says (the task records remain)")
     p.set_defaults(run=run)
 
 
 def _track_option(value: str) -> tuple[str, str | None]:
     track = parse_track(value)
     if track is None:
-        raise argparse.ArgumentTypeError(f"expected mlflow or mlflow:URI, got `{value}`")
+        raise argparse.ArgumentTypeError(f"expected mlflow, mlflow:URI or none, got `{value}`")
     return track
 
 
@@ -161,8 +167,10 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     status = _run_program(argv, warm)
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
-    if args.track is not None and (run_dir / "run.json").is_file():
-        print(f"  {track_run(run_dir, args.track[1])}", flush=True)
+    # --no-track, --track, then the workflow's and the site's `track` (checked: AIWF702)
+    track = None if args.no_track else resolve_track(args.track, wf.track, comp.site.track if comp.site else None)
+    if track is not None and (run_dir / "run.json").is_file():
+        print(f"  {track_run(run_dir, track[1])}", flush=True)
     return status
 
 

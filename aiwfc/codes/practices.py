@@ -19,3 +19,13 @@ MOTIF_CONTRADICTED = define(
     why="The motif tells readers, and the planner, how the AI and the simulation are coupled; a wrong one misleads both.",
     example='workflow w { motif = digital_replica ... }   # but no service runs beside a simulation',
     instead='workflow w { motif = multistage_pipeline ... }')
+
+INVALID_TRACK = define(
+    "AIWF702", "invalid-track", S.ERROR,
+    "{owner} `{name}`: `track = \"{value}\"` names no experiment tracker; expected \"mlflow\", "
+    "\"mlflow:URI\" or \"none\"",
+    summary="A workflow's or site's `track` setting that names no supported experiment tracker.",
+    why="Track experiments as first-class outputs: `track` says where every run's params, per-iteration "
+        "metrics and models are logged; a misspelt tracker would silently log nothing.",
+    example='workflow w { track = "mlfow" ... }',
+    instead='workflow w { track = "mlflow" ... }   # or "mlflow:http://mlflow.example.org:5000", or "none"')

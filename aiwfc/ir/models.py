@@ -228,6 +228,8 @@ class SiteProfile(IRNode):
     cuda_driver: Optional[str] = Field(None, description="highest CUDA version the GPU driver supports")
     mpi_bind: list[str] = Field([], description="host MPI paths bound into containers (hybrid model)")
     cluster_target: Duration = Field(600, description="minimum sensible runtime of one scheduler job")
+    track: Optional[str] = Field(None, description="experiment tracking of runs on this site: 'mlflow', "
+                                                   "'mlflow:URI' (e.g. the site's tracking server) or 'none'")
 
     def partition(self, name: str) -> Partition | None:
         return next((p for p in self.partitions if p.name == name), None)

@@ -59,7 +59,7 @@ SITE = BlockSpec(attrs={
     "scratch": "str", "shared": "str", "container_runtime": choice(("apptainer", "singularity", "docker", "none")),
     "image_dir": "str", "gpu_request": choice(("gres", "gpus_per_node")), "max_array_size": "int",
     "max_jobs": "int", "modules": "strs", "cuda_driver": "str", "mpi_bind": "strs",
-    "cluster_target": "duration",
+    "cluster_target": "duration", "track": "str",
 }, blocks=frozenset({"partition"}))
 
 _LIBRARY = frozenset({"resource", "image", "dataset"})

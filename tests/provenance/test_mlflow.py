@@ -61,4 +61,4 @@ def test_bad_track_option_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as e:
         main(["run", "x.aiwf", "--track", "wandb"])
     assert e.value.code == 2
-    assert "argument --track: expected mlflow or mlflow:URI, got `wandb`" in capsys.readouterr().err
+    assert "argument --track: expected mlflow, mlflow:URI or none, got `wandb`" in capsys.readouterr().err
