@@ -9,6 +9,7 @@ It renders the optimised plan (`ctx.plan.plan`), never the AST. The artefact tre
     jobs/<job>.expand.sbatch          for jobs whose item count is known at run time
     jobs/<loop>.controller.sbatch     one per feedback loop
     jobs/wait.sbatch, jobs/stop-service.sbatch   sentinels, stopping a separate service
+    jobs/aiwf_finish.sbatch           a tracked workflow's last job: status, crate, MLflow
     aiwf_task.py, workflow.json       the shared task runtime and its spec
 
 How the pieces fit is described in `layout` (units, expanders, sentinels, controllers),
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 from aiwfc.backend import Artefacts, Backend, Capability, EmitContext
 from aiwfc.plan.models import Plan
+from aiwfc.tracking import resolve_track
 
 from aiwfc_backends.runtime import runtime_files
 from aiwfc_backends.slurm.layout import build_layout
-from aiwfc_backends.slurm.scripts import (ScriptContext, controller_script, expander_script, job_script,
-                                          script_path, sentinel_script, stopper_script)
+from aiwfc_backends.slurm.scripts import (FINISH_SCRIPT, ScriptContext, controller_script, expander_script,
+                                          finish_script, job_script, script_path, sentinel_script, stopper_script)
 from aiwfc_backends.slurm.submission import lib_text, submit_text
 from aiwfc_backends.slurm.tools import cancel_text, status_text
 
@@ -94,7 +96,8 @@ class SlurmBackend(Backend):
         "spawn": "the next iteration's array is sized by an expander job from the model's list",
         "stop_running": "the task runtime polls the stop rule and ends the task (state `stopped`); the array "
                         "task itself completes, so the jobs after it still run",
-        "tracking": "each task's tracked values are recorded in its task.json and collected by status.sh",
+        "tracking": "each task's tracked values are recorded in its task.json and collected by status.sh; "
+                    "a workflow with `track = \"mlflow\"` ends with a job that logs the run to MLflow",
         "retries": "the task runtime re-runs a failed command inside the same job",
         "conditional_when": "the task runtime evaluates `when` and records the task as skipped",
         "multi_site": "jobs bound to another site are submitted to the same Slurm controller with that "
@@ -110,7 +113,11 @@ class SlurmBackend(Backend):
         out.add("submit.sh", submit_text(sc, layout, len(layout.units)), executable=True)
         out.add("status.sh", status_text(sc.workflow, sc.source), executable=True)
         out.add("cancel.sh", cancel_text(sc.workflow, sc.source), executable=True)
-        out.add("lib.sh", lib_text(sc, layout))
+        # a tracked workflow (its `track`, else its site's): the run's last job logs it to MLflow
+        track = resolve_track(None, ctx.workflow.track, ctx.site.track if ctx.site else None)
+        out.add("lib.sh", lib_text(sc, layout, track))
+        if track is not None:
+            out.add(FINISH_SCRIPT, finish_script(sc, track[1]), executable=True)
         for unit in layout.units.values():
             out.add(script_path(unit.id), job_script(sc, unit), executable=True)
             if unit.dynamic:

@@ -335,3 +335,28 @@ def stopper_script(sc: ScriptContext) -> str:
     e.line(': "${AIWF_SERVICE_JOB:?}"')
     e.line('scancel --full --signal=TERM "$AIWF_SERVICE_JOB"')
     return e.text()
+
+
+FINISH_SCRIPT = script_path("aiwf_finish", "")
+
+
+def finish_script(sc: ScriptContext, uri: str | None) -> str:
+    """The run's last job, for a tracked workflow: once every other job has ended (however),
+    it summarises the run (status.sh --crate: RUN/run.json and the RO-Crate) and logs it to
+    MLflow where the run happened, so a Slurm run is tracked without a step on the login
+    node. Where python3 cannot import aiwfc (or mlflow), it says so in its log and the task
+    records remain; its exit status is 0 either way (a record, not part of the outcome)."""
+    e = _helper(sc, f"Last job of a run of workflow `{sc.workflow}`: summarises the run, writes its RO-Crate and "
+                    "logs it to MLflow once every other job has ended.", "finish", "aiwf_finish")
+    e.line('"$AIWF_HOME/status.sh" --crate "$AIWF_RUN" || true')
+    e.line("if python3 -c 'import aiwfc.tracking' 2> /dev/null; then")
+    with e.indent():
+        target = f' {bash_quote(uri)}' if uri else ""
+        e.line(f'python3 -m aiwfc.tracking "$AIWF_RUN"{target} || '
+               'echo "aiwf: logging the run to MLflow failed; the task records remain" >&2')
+    e.line("else")
+    with e.indent():
+        e.line('echo "aiwf: no MLflow tracking: python3 cannot import aiwfc here '
+               '(pip install \'aiwfc[track]\'); the task records remain"')
+    e.line("fi")
+    return e.text()

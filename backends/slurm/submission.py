@@ -17,7 +17,7 @@ from aiwfc.manifest import MANIFEST_NAME
 from aiwfc_backends.slurm.data_ops import DATA_LIB
 from aiwfc_backends.slurm.directives import array_range
 from aiwfc_backends.slurm.layout import Layout, Unit, Wait, safe_name
-from aiwfc_backends.slurm.scripts import ScriptContext, script_path
+from aiwfc_backends.slurm.scripts import FINISH_SCRIPT, ScriptContext, script_path
 from aiwfc_backends.slurm.shell_lib import LIB_HELPERS
 
 __all__ = ["lib_text", "submit_text", "RUNTIME_FILES"]
@@ -106,8 +106,24 @@ def _loop_function(e: Emitter, layout: Layout, name: str) -> None:
     e.line()
 
 
-def lib_text(sc: ScriptContext, layout: Layout) -> str:
-    """`lib.sh`: fixed helpers, then the submission functions of this workflow."""
+def _finish_lines(e: Emitter, layout: Layout) -> None:
+    """The finish job waits (afterany: whether they succeed or not) for every top-level unit
+    and every loop's tail, which later iterations' controllers keep pointing at their newest
+    controller; so it starts once nothing else of the run can still run or be submitted."""
+    items = []
+    for kind, ident in layout.top:
+        if kind == "unit":
+            items.append(f'"afterany:{_rep(ident)}"')
+        elif layout.loop_units.get(ident):
+            items.append(f'"afterany:{_rep("loop:" + ident)}"')
+    e.comment("tracked workflow: the last job summarises the run and logs it to MLflow")
+    e.line(f"d=$(aiwf_join {' '.join(items)})")
+    e.line(f'aiwf_sbatch finish 0 finish "$d" "$AIWF_HOME/{FINISH_SCRIPT}" > /dev/null')
+
+
+def lib_text(sc: ScriptContext, layout: Layout, track: tuple[str, str | None] | None = None) -> str:
+    """`lib.sh`: fixed helpers, then the submission functions of this workflow. A tracked
+    workflow (`track`, see aiwfc.tracking.resolve_track) ends with the finish job."""
     e = Emitter()
     for text in header_lines(f"Bash helpers and submission functions of workflow `{sc.workflow}` "
                              "(sourced by submit.sh, the jobs and the loop controllers).", sc.source):
@@ -155,6 +171,8 @@ def lib_text(sc: ScriptContext, layout: Layout) -> str:
             e.line(f"d=$(aiwf_join {items})")
             e.line(f'AIWF_SERVICE_JOB={_rep(unit.id)} aiwf_sbatch {bash_quote(unit.id)} 0 stopper "$d" '
                    f'"$AIWF_HOME/{script_path("stop-service", "")}" > /dev/null')
+        if track is not None:
+            _finish_lines(e, layout)
     e.line("}")
     return e.text()
 

@@ -18,6 +18,9 @@ see aiwfc.provenance) once the run has finished, from the copies `submit.sh` mad
 to import aiwfc for that, else it says so. The exit status stays the run's either way: a
 crate is a record of the run, not part of its outcome.
 
+A tracked workflow's last job (`jobs/aiwf_finish.sbatch`, role `finish` in jobs.tsv)
+runs `status.sh --crate` itself; its own state is listed but never counts towards the run's.
+
 `cancel.sh` marks the run cancelled (controllers and expanders then submit nothing
 more) and `scancel`s every recorded job that is still queued or running, repeating
 until none is left (a controller may have been submitting at that moment).
@@ -116,10 +119,12 @@ for rec in sorted(run.glob("loops/*/i*.json")):
         {"iteration": d.get("iteration"), "value": d.get("value"), "continue": d.get("continue"),
          "reason": d.get("reason")})
 
-bad = [j for j in jobs if j["state"] in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")]
-cancelled = [j for j in jobs if j["state"] == "CANCELLED"]
-active = [j for j in jobs if j["state"] in ("PENDING", "RUNNING")]
-if not jobs:
+# the finish job (a tracked run's last) records the run; it is not part of its outcome
+run_jobs = [j for j in jobs if j["role"] != "finish"]
+bad = [j for j in run_jobs if j["state"] in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")]
+cancelled = [j for j in run_jobs if j["state"] == "CANCELLED"]
+active = [j for j in run_jobs if j["state"] in ("PENDING", "RUNNING")]
+if not run_jobs:
     state = "empty"
 elif active:
     state = "running"   # until Slurm has cancelled what waited for a failure, too
@@ -127,7 +132,7 @@ elif bad:
     state = "failed"
 elif cancelled:
     state = "cancelled"
-elif all(j["state"] == "COMPLETED" for j in jobs):
+elif all(j["state"] == "COMPLETED" for j in run_jobs):
     state = "completed"
 else:
     state = "unknown"

@@ -94,10 +94,12 @@ for rec in sorted(run.glob("loops/*/i*.json")):
         {"iteration": d.get("iteration"), "value": d.get("value"), "continue": d.get("continue"),
          "reason": d.get("reason")})
 
-bad = [j for j in jobs if j["state"] in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")]
-cancelled = [j for j in jobs if j["state"] == "CANCELLED"]
-active = [j for j in jobs if j["state"] in ("PENDING", "RUNNING")]
-if not jobs:
+# the finish job (a tracked run's last) records the run; it is not part of its outcome
+run_jobs = [j for j in jobs if j["role"] != "finish"]
+bad = [j for j in run_jobs if j["state"] in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")]
+cancelled = [j for j in run_jobs if j["state"] == "CANCELLED"]
+active = [j for j in run_jobs if j["state"] in ("PENDING", "RUNNING")]
+if not run_jobs:
     state = "empty"
 elif active:
     state = "running"   # until Slurm has cancelled what waited for a failure, too
@@ -105,7 +107,7 @@ elif bad:
     state = "failed"
 elif cancelled:
     state = "cancelled"
-elif all(j["state"] == "COMPLETED" for j in jobs):
+elif all(j["state"] == "COMPLETED" for j in run_jobs):
     state = "completed"
 else:
     state = "unknown"
