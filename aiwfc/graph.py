@@ -35,6 +35,8 @@ class WorkflowGraph:
     scope: Scope
     edges: list[Edge] = field(default_factory=list)
     loop_edges: list[Edge] = field(default_factory=list)  # carried into the next iteration
+    # dataset name -> the phases whose bindings, scatter, guard or command read it (in order)
+    dataset_reads: dict[str, list[ir.Phase]] = field(default_factory=dict)
 
     def preds(self, name: str) -> set[str]:
         return {e.producer for e in self.edges if e.consumer == name}
@@ -92,19 +94,38 @@ class WorkflowGraph:
         return None
 
 
+def graph_of(comp, wf: ir.Workflow) -> WorkflowGraph:
+    """The graph of one workflow of a Compilation, built on first use and then shared
+    (the checks, the motif inference, the planner and the backends all need it, and
+    building it resolves every reference of every phase)."""
+    hit = comp.graphs.get(id(wf))
+    if hit is not None and hit.workflow is wf:
+        return hit
+    graph = build_graph(comp.program, wf)
+    comp.graphs[id(wf)] = graph
+    return graph
+
+
 def build_graph(program: ir.Program | None, wf: ir.Workflow) -> WorkflowGraph:
     """Collects every edge the workflow's expressions imply (resolving silently)."""
     scope = Scope(program, wf)
     typer = Typer(scope)
     g = WorkflowGraph(wf, scope)
+    reads = g.dataset_reads
 
     def add(consumer: ir.Phase, expr, via: str, elementwise: bool = False, target=None):
         ctx = RefContext(phase=consumer, loop=scope.loop_of.get(consumer.name))
         for ref in typer.refs(expr):
             r = typer.resolve(ref, ctx, report=False)
-            if r is not None and r.kind in ("port", "address") and r.phase != consumer.name:
+            if r is None:
+                continue
+            if r.kind in ("port", "address") and r.phase != consumer.name:
                 (target if target is not None else g.edges).append(
                     Edge(r.phase, r.port, consumer.name, via, ref.span, elementwise))
+            elif r.kind == "dataset" and target is None:
+                readers = reads.setdefault(ref.parts[0].text, [])
+                if not readers or readers[-1] is not consumer:
+                    readers.append(consumer)
 
     for ph in wf.phases:
         for port in ph.inputs:

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from aiwfc.graph import WorkflowGraph, build_graph
+from aiwfc.graph import WorkflowGraph, graph_of
 from aiwfc.ir import models as ir
 from aiwfc.resolve.load import Compilation
 from aiwfc.semantic import RefContext, Typer
@@ -377,7 +377,7 @@ class MotifReport:
 
 def infer_motifs(comp: Compilation, wf: ir.Workflow, graph: WorkflowGraph | None = None) -> MotifReport:
     """Runs every rule over the workflow's graph and characterises its coupling."""
-    graph = graph if graph is not None else build_graph(comp.program, wf)
+    graph = graph if graph is not None else graph_of(comp, wf)
     f = collect_facts(comp, wf, graph)
     matches = []
     for rule in RULES:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from aiwfc import codes
 from aiwfc.checks.framework import run_checks
 from aiwfc.diagnostics import DiagnosticSink, Severity
+from aiwfc.resolve.builder import BuildMemo
 from aiwfc.resolve.load import Compilation, load
 from aiwfc.source import Span
 
@@ -21,12 +22,13 @@ _SUPPRESS = re.compile(r"#\s*(?:aiwf:\s*ignore\[([A-Za-z0-9_,\- ]+)\]|!([A-Za-z0
 
 def analyse(path: str, *, text: str | None = None, site: str | None = None,
             params: dict[str, str] | None = None, params_file: str | None = None,
-            parse=None) -> Compilation:
+            parse=None, memo: BuildMemo | None = None) -> Compilation:
     """Front end and checks for one root file; the result carries the sorted diagnostics.
 
-    `parse` replaces `parse_module` (the language server passes its incremental parser)."""
+    `parse` replaces `parse_module` (the language server passes its incremental parser) and
+    `memo` keeps the IR of unchanged blocks between analyses (the server keeps one per document)."""
     with _collector_paused():
-        return _analyse(path, text, site, params, params_file, parse)
+        return _analyse(path, text, site, params, params_file, parse, memo)
 
 
 @contextmanager
@@ -57,10 +59,10 @@ def _collector_paused():
             gc.enable()
 
 
-def _analyse(path, text, site, params, params_file, parse) -> Compilation:
+def _analyse(path, text, site, params, params_file, parse, memo) -> Compilation:
     sink = DiagnosticSink()
     comp = load(path, text=text, site=site, params=params, params_file=params_file, sink=sink,
-                parse=parse)
+                parse=parse, memo=memo)
     if comp.program is not None and not _fatal(sink):
         try:
             run_checks(comp)

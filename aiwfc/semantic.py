@@ -67,6 +67,7 @@ class Scope:
         self.resolved: dict[tuple[int, int], tuple] = {}
         self.item_types: dict[int, tuple] = {}
         self._ports: dict[int, tuple] = {}
+        self._locals: dict[int, tuple] = {}
         for f in wf.feedbacks:
             for name in f.body:
                 self.loop_of.setdefault(name, f)
@@ -85,6 +86,18 @@ class Scope:
             outs.setdefault(p.name, p)
         self._ports[id(ph)] = (ph, (ins, outs))
         return ins, outs
+
+    def local_names(self, ph: ir.Phase) -> frozenset[str]:
+        """The names that resolve differently inside `ph` than outside it (memoised)."""
+        hit = self._locals.get(id(ph))
+        if hit is not None and hit[0] is ph:
+            return hit[1]
+        names = {p.name for p in ph.inputs} | {p.name for p in ph.outputs} | {"index", ph.name}
+        if ph.foreach is not None:
+            names.add(ph.foreach.var)
+        found = frozenset(names)
+        self._locals[id(ph)] = (ph, found)
+        return found
 
     def resource_of(self, phase: ir.Phase) -> ir.ResourceClass | None:
         return self.resources.get(phase.resources) if phase.resources else None
@@ -122,13 +135,21 @@ class Typer:
         reports nothing, so successes are memoised on the scope; failures are recomputed so
         that a reporting typer still reports them."""
         ph = ctx.phase
-        key = (id(ref), id(ph))
-        hit = self.scope.resolved.get(key)
+        sc = self.scope
+        # Only a few names mean something different inside a phase (its ports, its foreach
+        # variable, `index`, its own name); any other reference resolves the same from every
+        # phase and from none, so it is memoised once (the graph resolves a binding from its
+        # phase, the expression and edge checks from outside it).
+        if ph is not None and ref.parts[0].text in sc.local_names(ph):
+            key: object = (id(ref), id(ph))
+        else:
+            key, ph = id(ref), None
+        hit = sc.resolved.get(key)
         if hit is not None and hit[0] is ref and hit[1] is ph:
             return hit[2]
         res = self._resolve(ref, ctx, report)
         if res is not None:
-            self.scope.resolved[key] = (ref, ph, res)
+            sc.resolved[key] = (ref, ph, res)
         return res
 
     def _resolve(self, ref: ast.Ref, ctx: RefContext, report: bool) -> Resolved | None:
@@ -391,25 +412,36 @@ class Typer:
         return T.ERROR
 
     # ------------------------------------------------------------ helpers
-    def refs(self, e: ast.Expr):
+    def refs(self, e: ast.Expr) -> list[ast.Ref]:
         """Every reference inside an expression, in order."""
-        if isinstance(e, ast.Ref):
-            yield e
-        elif isinstance(e, ast.Template):
-            for p in e.parts:
-                if not isinstance(p, str):
-                    yield from self.refs(p)
-        elif isinstance(e, ast.BinOp):
-            yield from self.refs(e.left)
-            yield from self.refs(e.right)
-        elif isinstance(e, ast.UnOp):
-            yield from self.refs(e.operand)
-        elif isinstance(e, ast.Call):
-            for a in e.args:
-                yield from self.refs(a)
-        elif isinstance(e, ast.ListExpr):
-            for a in e.items:
-                yield from self.refs(a)
+        out: list[ast.Ref] = []
+        _collect_refs(e, out)
+        return out
+
+
+def _collect_refs(e: ast.Expr, out: list[ast.Ref]) -> None:
+    # a list filled by plain recursion: the checks and the graph walk every expression of
+    # every phase, and nested generators cost several times more per reference
+    t = type(e)
+    if t is ast.Ref:
+        out.append(e)
+    elif t is ast.Template:
+        for p in e.parts:
+            if type(p) is ast.Ref:
+                out.append(p)
+            elif type(p) is not str:
+                _collect_refs(p, out)
+    elif t is ast.BinOp:
+        _collect_refs(e.left, out)
+        _collect_refs(e.right, out)
+    elif t is ast.UnOp:
+        _collect_refs(e.operand, out)
+    elif t is ast.Call:
+        for a in e.args:
+            _collect_refs(a, out)
+    elif t is ast.ListExpr:
+        for a in e.items:
+            _collect_refs(a, out)
 
 
 def const_value(e: ast.Expr, params: dict[str, ir.Param] | None = None, depth: int = 0):

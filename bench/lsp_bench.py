@@ -33,6 +33,7 @@ from gen import generate  # noqa: E402
 from aiwfc.lsp.incremental import IncrementalParser  # noqa: E402
 from aiwfc.lsp.server import tune_gc  # noqa: E402
 from aiwfc.pipeline import analyse  # noqa: E402
+from aiwfc.resolve.builder import BuildMemo  # noqa: E402
 from tests.lsp.client import Session  # noqa: E402
 
 
@@ -95,9 +96,10 @@ def analysis_cpu(text: str, rounds: int) -> list[float]:
     """The server's work per edit (incremental parse, front end, checks) without the protocol,
     with the server's collector settings."""
     path = "/bench/lsp_bench.aiwf"
-    parser = IncrementalParser(path)
+    parser, memo = IncrementalParser(path), BuildMemo()
     tune_gc()  # as `aiwfc lsp` does
-    analyse(path, text=text, parse=parser)
+    analyse(path, text=text, parse=parser, memo=memo)
+    memo.rotate()
     gc.collect()
     gc.freeze()
     gen = edits(text, random.Random(1))
@@ -108,7 +110,8 @@ def analysis_cpu(text: str, rounds: int) -> list[float]:
         lines[l1] = lines[l1][:c1] + new + lines[l1][c2:]
         text = "\n".join(lines)
         t0 = time.process_time()
-        analyse(path, text=text, parse=parser)
+        analyse(path, text=text, parse=parser, memo=memo)
+        memo.rotate()
         out.append((time.process_time() - t0) * 1000)
     return out
 

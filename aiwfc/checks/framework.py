@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from aiwfc.codes import Code
 from aiwfc.diagnostics import DiagnosticSink
-from aiwfc.graph import WorkflowGraph, build_graph
+from aiwfc.graph import WorkflowGraph, graph_of
 from aiwfc.ir import models as ir
 from aiwfc.resolve.load import Compilation
 from aiwfc.semantic import Scope, Typer
@@ -90,7 +90,7 @@ def run_checks(comp: Compilation) -> None:
         return
     classes = load_checks()
     for wf in comp.program.workflows:
-        graph = build_graph(comp.program, wf)
+        graph = graph_of(comp, wf)
         ctx = CheckContext(comp, wf, graph, comp.sink)
         checks = [cls() for cls in classes]
         table = {k: [getattr(c, f"visit_{k}") for c in checks if k in c.visits] for k in NODE_KINDS}

@@ -29,26 +29,9 @@ def phase_exprs(ph: ir.Phase):
 
 
 def dataset_readers(ctx: CheckContext) -> dict[str, list[ir.Phase]]:
-    """Dataset name -> the phases whose expressions read it (in workflow order)."""
-    cached = ctx.state.get("dataset_readers")
-    if cached is not None:
-        return cached
-    typer = ctx.typer()
-    out: dict[str, list[ir.Phase]] = {}
-    for ph in ctx.workflow.phases:
-        rc = RefContext(phase=ph, loop=ctx.scope.loop_of.get(ph.name), in_command=True)
-        seen = set()
-        for expr in phase_exprs(ph):
-            for ref in typer.refs(expr):
-                name = ref.parts[0].text
-                if name in seen or name not in ctx.scope.datasets:
-                    continue
-                r = typer.resolve(ref, rc, report=False)
-                if r is not None and r.kind == "dataset":
-                    seen.add(name)
-                    out.setdefault(name, []).append(ph)
-    ctx.state["dataset_readers"] = out
-    return out
+    """Dataset name -> the phases whose expressions read it (in workflow order); the graph
+    collects them while it resolves every phase's references."""
+    return ctx.graph.dataset_reads
 
 
 def loop_exprs(fb: ir.Feedback):

@@ -1,6 +1,7 @@
 """`aiwfc lsp`: the pygls 2 language server.
 
-Every open document keeps its text, an incremental parser and the result of its last
+Every open document keeps its text, an incremental parser, the IR of the blocks it built
+(re-used for the blocks an edit leaves alone) and the result of its last
 analysis (`pipeline.analyse`, the same front end and checks as `aiwfc check`, so the
 same codes). Analysis is debounced: a change after a quiet spell is analysed at once,
 and a change that comes while others keep coming waits DEBOUNCE for the next one, so
@@ -32,6 +33,7 @@ from aiwfc.lsp import convert
 from aiwfc.lsp.incremental import IncrementalParser
 from aiwfc.lsp.index import Index
 from aiwfc.pipeline import analyse
+from aiwfc.resolve.builder import BuildMemo
 from aiwfc.resolve.imports import stdlib_root
 from aiwfc.resolve.load import Compilation, load
 from aiwfc.source import SourceFile, Span
@@ -53,6 +55,7 @@ class Document:
     uri: str
     path: str
     parser: IncrementalParser
+    memo: BuildMemo = field(default_factory=BuildMemo)  # IR of the blocks the last analysis built
     version: int | None = None
     analysed: str | None = None  # the text the results below are for
     comp: Compilation | None = None
@@ -146,11 +149,12 @@ class AiwfLanguageServer(LanguageServer):
             return module
 
         try:
-            comp = analyse(doc.path, text=text, site=self.site, parse=parse)
+            comp = analyse(doc.path, text=text, site=self.site, parse=parse, memo=doc.memo)
         except Exception:  # noqa: BLE001 - a bug must not take the editor's server down
             log.exception("analysis of %s failed", uri)
-            doc.parser = IncrementalParser(doc.path)
+            doc.parser, doc.memo = IncrementalParser(doc.path), BuildMemo()
             return
+        doc.memo.rotate()
         doc.analysed, doc.comp, doc.modules, doc._index = text, comp, modules, None
         doc.diagnostics = comp.sink.sorted()
         if not any(d.code < "AIWF100" for d in doc.diagnostics):

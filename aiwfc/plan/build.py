@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from aiwfc.diagnostics import Diagnostic, DiagnosticSink
+from aiwfc.graph import graph_of
 from aiwfc.ir import models as ir
 from aiwfc.plan.cost import Cost, plan_cost
 from aiwfc.plan.facts import WorkflowFacts, collect_facts
@@ -95,7 +96,7 @@ def _build(comp: Compilation, workflow: ir.Workflow, level: int, disabled: froze
     started = time.perf_counter()
     site, defaulted = (comp.site, False) if comp.site is not None else (default_site(), True)
     sites = {s.name: s for s in (comp.program.sites if comp.program else [])}
-    facts = collect_facts(comp.program, workflow)
+    facts = collect_facts(comp.program, workflow, graph_of(comp, workflow))
     baseline = lower(facts, site, site_defaulted=defaulted, source=comp.path)
     plan = clone(baseline)  # the same plan as a second lowering, without validating it again
     local = DiagnosticSink()

@@ -63,9 +63,10 @@ class WorkflowFacts:
         return fb.name if fb is not None else None
 
 
-def collect_facts(program: ir.Program | None, wf: ir.Workflow) -> WorkflowFacts:
-    """Computes every fact of `wf` (resolving silently: the checks already reported)."""
-    graph = build_graph(program, wf)
+def collect_facts(program: ir.Program | None, wf: ir.Workflow, graph: WorkflowGraph | None = None) -> WorkflowFacts:
+    """Computes every fact of `wf` (resolving silently: the checks already reported);
+    `graph` is the workflow's graph when the caller has it (aiwfc.graph.graph_of)."""
+    graph = graph if graph is not None else build_graph(program, wf)
     scope = graph.scope
     params = {p.name: _param_value(p, scope) for p in wf.params}
     facts = WorkflowFacts(wf, program, scope, graph, params, _topo_order(wf, graph))

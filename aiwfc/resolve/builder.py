@@ -57,11 +57,43 @@ def type_from_ast(t: ast.TypeExpr, sink: DiagnosticSink) -> Type:
     return Type(name)
 
 
+class BuildMemo:
+    """The IR of AST blocks built by earlier analyses of the same document.
+
+    The language server's incremental parser hands back the very same AST block objects
+    for the parts of a file an edit did not touch, and a block's IR depends on nothing but
+    the block (names are resolved later, by the checks), so the IR node and the
+    diagnostics its building reported can be re-used as they are: an edit in one phase of
+    a 1,000-line file then builds one phase, not 160.  Keyed by the block's identity (the
+    entry keeps the block alive, so an id is not reused while it is here); `rotate` after
+    each analysis keeps only what that analysis used.  Workflow blocks are never kept:
+    their node is rebuilt from its items each time and is where param overrides are
+    applied."""
+
+    def __init__(self):
+        self._old: dict[int, tuple] = {}
+        self._new: dict[int, tuple] = {}
+
+    def get(self, block: ast.Block):
+        hit = self._new.get(id(block)) or self._old.get(id(block))
+        if hit is None or hit[0] is not block:
+            return None
+        self._new[id(block)] = hit
+        return hit
+
+    def put(self, block: ast.Block, node, diagnostics: list) -> None:
+        self._new[id(block)] = (block, node, diagnostics)
+
+    def rotate(self) -> None:
+        self._old, self._new = self._new, {}
+
+
 class Builder:
     """Builds the IR of one module; diagnostics go to the shared sink."""
 
-    def __init__(self, sink: DiagnosticSink):
+    def __init__(self, sink: DiagnosticSink, memo: BuildMemo | None = None):
         self.sink = sink
+        self.memo = memo
 
     # ------------------------------------------------------------ module
     def module(self, mod: ast.Module) -> ir.Program:
@@ -88,7 +120,20 @@ class Builder:
                              what="a name (`" + kind + " NAME { ... }`)")
             return None
         method = getattr(self, "_" + ("phase" if kind in ir.PHASE_KINDS else kind))
-        return method(block, spec)
+        if self.memo is None or kind == "workflow":
+            return method(block, spec)
+        hit = self.memo.get(block)
+        if hit is not None:
+            self.sink.extend(hit[2])
+            return hit[1]
+        outer, self.sink = self.sink, DiagnosticSink()
+        try:
+            node = method(block, spec)
+        finally:
+            found, self.sink = self.sink.items, outer
+        outer.extend(found)
+        self.memo.put(block, node, found)
+        return node
 
     # ------------------------------------------------------------ generic
     def _attrs(self, block: ast.Block, spec: BlockSpec, context: str,

@@ -9,7 +9,7 @@ from pathlib import Path
 from aiwfc import codes
 from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.ir import models as ir
-from aiwfc.resolve.builder import Builder
+from aiwfc.resolve.builder import Builder, BuildMemo
 from aiwfc.resolve.suggest import did_you_mean
 from aiwfc.resolve.document import is_document, load_document
 from aiwfc.source import SourceFile, Span
@@ -54,8 +54,9 @@ class Loaded:
 class ModuleLoader:
     """Reads a root module and, depth-first, everything it imports."""
 
-    def __init__(self, sink: DiagnosticSink, parse=None):
+    def __init__(self, sink: DiagnosticSink, parse=None, memo: BuildMemo | None = None):
         self.sink = sink
+        self.memo = memo  # IR of blocks built by earlier analyses (the language server's)
         # how a text becomes an AST: parse_module, or a caller's equivalent that re-uses
         # earlier work (the language server's incremental parser)
         self.parse = parse or parse_module
@@ -86,7 +87,7 @@ class ModuleLoader:
             else:
                 mod = self.parse(src, self.sink)
                 self._check_header(mod, src)
-                prog = Builder(self.sink).module(mod)
+                prog = Builder(self.sink, self.memo).module(mod)
                 imports = [(i.target.text, i.target.span) for i in mod.imports]
             if prog is not None:
                 for target, where in imports:

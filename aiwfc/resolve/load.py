@@ -24,6 +24,9 @@ class Compilation:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     site: ir.SiteProfile | None = None
     sink: DiagnosticSink = field(default_factory=DiagnosticSink)
+    # the graph of each workflow, built once (aiwfc.graph.graph_of) and shared by the
+    # checks, the motif inference, the planner and the backends
+    graphs: dict[int, Any] = field(default_factory=dict)
 
     @property
     def workflows(self) -> list[ir.Workflow]:
@@ -40,13 +43,14 @@ def _norm(name: str) -> str:
 
 def load(path: str, *, text: str | None = None, site: str | None = None,
          params: dict[str, str] | None = None, params_file: str | None = None,
-         sink: DiagnosticSink | None = None, parse=None) -> Compilation:
+         sink: DiagnosticSink | None = None, parse=None, memo: BuildMemo | None = None) -> Compilation:
     """Reads `path` (or `text` given for it) with its imports, merges library definitions,
     applies param overrides and binds the site. Never raises for bad input.
 
-    `parse(src, sink) -> ast.Module` replaces `parse_module` (same result, less work)."""
+    `parse(src, sink) -> ast.Module` replaces `parse_module` (same result, less work);
+    `memo` re-uses the IR of blocks an earlier analysis built (see BuildMemo)."""
     sink = sink if sink is not None else DiagnosticSink()
-    loader = ModuleLoader(sink, parse)
+    loader = ModuleLoader(sink, parse, memo)
     root = loader.load(Path(path), text=text)
     comp = Compilation(path, None, loader.loaded.sources, None, sink)
     if root is None:

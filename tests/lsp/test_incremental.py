@@ -9,6 +9,8 @@ from pathlib import Path
 
 from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.lsp.incremental import IncrementalParser
+from aiwfc.pipeline import analyse
+from aiwfc.resolve.builder import Builder, BuildMemo
 from aiwfc.source import SourceFile
 from aiwfc.syntax.parser import parse_module
 
@@ -60,3 +62,60 @@ def test_an_edit_reuses_the_untouched_fragments():
     reused = parser.stats["reused"] - before["reused"]
     assert parser.stats["full"] == before["full"]
     assert parsed == 1 and reused >= 5, parser.stats
+
+
+def _analysed(path: str, text: str, parser=None, memo=None):
+    comp = analyse(path, text=text, parse=parser, memo=memo)
+    if memo is not None:
+        memo.rotate()
+    if comp.program is None:
+        return None, comp.sink.sorted()
+    program = comp.program.model_dump(mode="json")
+    # spans are not part of the dump: every node's own and its attributes' are compared too
+    spans = [(n.span, sorted(n.spans.items())) for wf in comp.program.workflows
+             for n in [*wf.phases, *[p for ph in wf.phases for p in ph.inputs + ph.outputs],
+                       *wf.resources, *wf.datasets, *wf.images, *wf.feedbacks]]
+    return program, spans, comp.sink.sorted()
+
+
+def test_reused_ir_gives_the_analysis_of_a_fresh_build():
+    """The server's BuildMemo re-uses the IR of blocks an edit left alone: the program and
+    the diagnostics must be exactly those of a cold analysis, edit after edit."""
+    rng = random.Random(11)
+    checked = 0
+    for path in EXAMPLES:
+        text = path.read_text()
+        parser, memo = IncrementalParser(str(path)), BuildMemo()
+        for _ in range(12):
+            a = rng.randrange(len(text) + 1)
+            if rng.random() < 0.6:
+                text = text[:a] + rng.choice(FRAGMENTS) + text[a:]
+            else:
+                text = text[:a] + text[a + rng.randint(1, 40):]
+            assert _analysed(str(path), text, parser, memo) == _analysed(str(path), text), (path, text)
+            checked += 1
+    assert checked == 12 * len(EXAMPLES)
+
+
+def test_an_edit_in_one_phase_builds_only_that_phase():
+    path = str(ROOT / "examples/multistage_pipeline/screen.aiwf")
+    text = Path(path).read_text()
+    parser, memo = IncrementalParser(path), BuildMemo()
+    _analysed(path, text, parser, memo)
+    built = []
+    original = Builder._phase
+
+    def counting(self, block, spec):
+        built.append(block.name.text)
+        return original(self, block, spec)
+
+    Builder._phase = counting
+    try:
+        k = text.index("runtime ~")
+        edited = text[:k] + "retries = 2  " + text[k:]
+        _analysed(path, edited, parser, memo)
+    finally:
+        Builder._phase = original
+    phase = analyse(path, text=edited).program.workflows[0]
+    changed = [p.name for p in phase.phases if p.retries == 2]
+    assert built == changed and len(changed) == 1
