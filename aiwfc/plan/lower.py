@@ -13,10 +13,10 @@ addresses are not dependencies but `services` entries. No partition is chosen.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from aiwfc.ir import models as ir
+from aiwfc.ir.construct import construct
 from aiwfc.plan.facts import WorkflowFacts
 from aiwfc.plan.models import (DataOp, ItemSpace, JobStep, LoopCarryPlan, LoopRegion, Plan, PlanDataset,
                                PlanDependency, PlanJob, PlanModel, PortBinding, PortSource, ServiceBinding,
@@ -185,24 +185,6 @@ def clone(value):
         _set(new, "__pydantic_private__", None)
         return new
     return value
-
-
-@lru_cache(maxsize=None)
-def _fields(kind: type) -> tuple[tuple[str, object], ...]:
-    return tuple((name, f.default) for name, f in kind.model_fields.items())
-
-
-def construct(model: type, /, **values):
-    """`model(**values)` without validation, for the small models lowering makes by the
-    tens of thousands (port sources and bindings, dependencies) from values that are
-    already of the field's type: defaults are filled (and copied) as pydantic would."""
-    new = _new(model)
-    _set(new, "__dict__", {name: values[name] if name in values else clone(default)
-                           for name, default in _fields(model)})
-    _set(new, "__pydantic_fields_set__", set(values))
-    _set(new, "__pydantic_extra__", None)
-    _set(new, "__pydantic_private__", None)
-    return new
 
 
 def new_data_op(plan: Plan, job: PlanJob, op_id: str | None = None, **fields) -> DataOp:

@@ -15,6 +15,7 @@ from aiwfc import codes
 from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.ir import models as ir
 from aiwfc.ir import units
+from aiwfc.ir.construct import construct
 from aiwfc.ir.fields import _EXPR_TYPES  # what an Expression field accepts unchanged
 from aiwfc.ir.types import SCALARS, Type, list_of
 from aiwfc.resolve.specs import SPECS, TOP_LEVEL, BlockSpec
@@ -216,7 +217,7 @@ class Builder:
         data = {"name": item.name.text, "type": t, "value": item.value}
         if isinstance(item.name.text, str) and isinstance(t, Type) and (
                 item.value is None or isinstance(item.value, _EXPR_TYPES)):
-            return ir.Port.model_construct(**data, span=item.span, spans=spans)
+            return construct(ir.Port, span=item.span, spans=spans, **data)
         return self._make(ir.Port, data, item.span, spans)
 
     def value(self, e: ast.Expr, kind: str, key: str) -> Any:
@@ -369,6 +370,10 @@ class Builder:
         if values.get("foreach") is None:
             values.pop("foreach", None)
         values["inputs"], values["outputs"] = inputs, outputs
+        # fresh empty containers: pydantic deep-copies a mutable default on every validation
+        for key, empty in (("track", list), ("uses", list), ("env", dict)):
+            if key not in values:
+                values[key] = empty()
         return self._make(ir.Phase, values, block.span, spans)
 
     def _feedback(self, block: ast.Block, spec: BlockSpec):

@@ -46,6 +46,11 @@ _TOKEN = re.compile(r"""[ \t\f\r\n]*(?:
   |(?P<op>==|!=|<=|>=|[-+*/%<>=~{}\[\]().,:])
   |(?P<eof>\Z))""", re.X)
 
+# A one-line string literal without escapes whose `$` only start `${NAME(.NAME)*}`; the
+# interpolations of such a string, one at a time.
+_SIMPLE_STRING = re.compile(r'"(?:[^"\\$\n]|\$\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\})*"')
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+
 _CMP = frozenset(("==", "!=", "<=", ">=", "<", ">"))
 _ADD = frozenset(("+", "-"))
 _MUL = frozenset(("*", "/", "%"))
@@ -144,6 +149,10 @@ class _Parser:
         if t[0] != "string":
             raise Fallback
         span = Span(self.path, t[3], t[4], t[5], t[6])
+        if t[3] == t[5] and _SIMPLE_STRING.fullmatch(t[1]):
+            simple = self.simple_template(t, span)
+            if simple is not None:
+                return simple
         if t[3] != t[5] or "${" not in t[1]:
             return parse_template(self.src, t[2], t[1], self.sink, parse_interpolation, span)
         # one line: an interpolation's column follows from the token's, without a look-up
@@ -152,6 +161,35 @@ class _Parser:
         def expr(src, start, end, sink):
             return parse_interpolation(src, start, end, sink, (line, start - line_start + 1))
         return parse_template(self.src, t[2], t[1], self.sink, expr, span)
+
+    def simple_template(self, t: Token, span: Span) -> ast.Template | None:
+        """A one-line string without escapes whose interpolations are all `${name}` or
+        `${a.b}` (most commands and paths): split with one regex, each reference built
+        where it stands, as parse_template and parse_interpolation would build it.
+        None when an interpolation starts with a word that is not a reference."""
+        text, line, col0, path = t[1], t[3], t[4], self.path
+        parts: list = []
+        pos, last = 1, len(text) - 1
+        for m in _INTERPOLATION.finditer(text, 1, last):
+            start, end = m.span(1)
+            segments = m.group(1).split(".")
+            if segments[0] in _EXPR_KEYWORDS:
+                return None
+            if m.start() > pos:
+                parts.append(text[pos:m.start()])
+            c = col0 + start
+            names = []
+            for seg in segments:
+                names.append(ast.Name(seg, Span(path, line, c, line, c + len(seg))))
+                c += len(seg) + 1
+            if len(names) == 1:
+                parts.append(ast.Ref((names[0],), names[0].span))
+            else:
+                parts.append(ast.Ref(tuple(names), Span(path, line, col0 + start, line, col0 + end)))
+            pos = m.end()
+        if pos < last or not parts:
+            parts.append(text[pos:last])
+        return ast.Template(tuple(parts), span, text)
 
     # -- structure
     def module(self) -> ast.Module:
