@@ -195,7 +195,9 @@ def test_target_all_puts_each_target_in_its_folder(tmp_path):
     backends = discover_backends()
     status, out, err = aiwfc("compile", SCREEN, "--target", "all", "-o", tmp_path / "o")
     assert status == 0, err
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted([*backends, "aiwfc-manifest.json"])
+    # the sources once, beside the manifest, when a target's runs carry them (slurm)
+    carried = ["source"] if "slurm" in backends else []
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted([*backends, "aiwfc-manifest.json", *carried])
     lines = [line for line in out.splitlines() if " -> " in line]
     assert [line.split(":")[0] for line in lines] == sorted(backends)
     for line in lines:
@@ -318,3 +320,41 @@ def test_manifest_is_byte_identical_on_recompile(tmp_path):
     for n in (1, 2):
         assert aiwfc("compile", FIXTURE, "--target", "apptainer", "-o", tmp_path / f"o{n}")[0] == 0
     assert (tmp_path / "o1" / "aiwfc-manifest.json").read_bytes() == (tmp_path / "o2" / "aiwfc-manifest.json").read_bytes()
+
+
+def test_slurm_target_carries_the_sources(tmp_path):
+    """The workflow's own files under DIR/source/ with the manifest's hashes; std/ modules named only."""
+    src = tmp_path / "p"
+    (src / "lib").mkdir(parents=True)
+    (src / "lib" / "res.aiwf").write_text("aiwf 0.1  # aiwf: ignore[AIWF109]\nresource small { cores = 1 }\n")
+    (src / "w.aiwf").write_text('aiwf 0.1\nimport "std/sites/generic-slurm"\nimport "./lib/res"\n'
+                                'workflow w { task t { resources = small  run "true" } }\n')
+    status, out, err = aiwfc("compile", src / "w.aiwf", "--target", "slurm", "-o", tmp_path / "o")
+    assert status == 0, err
+    doc = json.loads((tmp_path / "o" / "aiwfc-manifest.json").read_text())
+    assert [s["file"] for s in doc["sources"]] == ["lib/res.aiwf", "std/sites/generic-slurm.aiwf", "w.aiwf"]
+    carried = sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o" / "source").rglob("*")
+                     if p.is_file())
+    assert carried == ["source/lib/res.aiwf", "source/w.aiwf"]
+    for s in doc["sources"]:
+        if not s["file"].startswith("std/"):
+            assert sha256(tmp_path / "o" / "source" / s["file"]) == s["sha256"]
+    assert not any(a["path"].startswith("source/") for a in doc["artefacts"])
+    # a target whose runs do not carry them writes none
+    status, _, err = aiwfc("compile", src / "w.aiwf", "--target", "apptainer", "-o", tmp_path / "a")
+    assert status == 0, err
+    assert not (tmp_path / "a" / "source").exists()
+
+
+@pytest.mark.parametrize("command", [["check"], ["compile", "--target", "slurm", "-o", "OUT"], ["plan"]])
+def test_an_unreadable_params_file_is_an_io_problem_for_every_command(command, tmp_path):
+    """DESIGN.md: exit status 2 = usage or I/O problem; a params file that cannot be read
+    is one (AIWF203 says which), for check and compile as for plan; nothing is written."""
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    code, out, err = aiwfc(*argv, str(ROOT / "examples/multistage_pipeline/screen.aiwf"),
+                           "--params", str(tmp_path / "none.yaml"))
+    text = out + err
+    assert code == 2
+    assert f"error[AIWF203]: cannot read params file: [Errno 2] No such file or directory: " \
+           f"'{tmp_path / 'none.yaml'}'" in text
+    assert not (tmp_path / "out").exists()

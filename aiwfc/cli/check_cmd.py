@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from aiwfc.cli.common import (add_input_options, add_report_options, emit_diagnostics, failed,
+from aiwfc.cli.common import (add_input_options, add_report_options, emit_diagnostics, failed, io_problem,
                               parse_params)
 from aiwfc.motifs import format_motifs, infer_motifs
 from aiwfc.pipeline import analyse
@@ -35,15 +34,13 @@ def run(args: argparse.Namespace) -> int:
     if params is None:
         return 2
     all_diags, sources, reports = [], {}, []
-    io_error = False
     for path in args.paths:
-        io_error |= not Path(path).is_file()  # reported as AIWF105 below, and exit status 2
         comp = analyse(path, site=args.site, params=params, params_file=args.params)
         all_diags += comp.sink.sorted()
         sources.update(comp.sources)
         if args.motifs and comp.program is not None:
             reports += [infer_motifs(comp, wf) for wf in comp.program.workflows]
-    io_error |= any(d.code == "AIWF105" and d.span.file == "<command line>" for d in all_diags)
+    io_error = io_problem(args.paths, args.params, all_diags)  # reported as AIWF105/AIWF203; exit status 2
     if not args.motifs:
         emit_diagnostics(all_diags, sources, args.format)
     elif args.format == "json":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from aiwfc.diagnostics import Diagnostic, Severity
 from aiwfc.render import render_json, render_sarif, render_text, summary
@@ -36,6 +37,15 @@ def parse_params(items: list[str]) -> dict[str, str] | None:
         k, v = item.split("=", 1)
         out[k.strip()] = v
     return out
+
+
+def io_problem(paths: list[str], params_file: str | None, diags: list[Diagnostic]) -> bool:
+    """Whether the run met an I/O problem rather than an error in the input (exit status 2,
+    DESIGN.md): an input or params file that cannot be read, or an unreadable file named on
+    the command line (AIWF105 there)."""
+    return (any(not Path(p).is_file() for p in paths)
+            or (params_file is not None and not Path(params_file).is_file())
+            or any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags))
 
 
 def failed(diags: list[Diagnostic], strict: bool) -> bool:

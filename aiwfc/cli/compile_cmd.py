@@ -8,7 +8,9 @@
 3. `aiwfc.output.write_artefacts`: with `--target X` the files go directly under DIR,
    with `--target all` under DIR/<target>/, and the provenance manifest
    (`aiwfc.manifest`, DIR/aiwfc-manifest.json) with them. Existing files are not
-   overwritten without `--force` (exit 2, nothing written).
+   overwritten without `--force` (exit 2, nothing written). For the slurm target the
+   workflow's own source files are copied too, under DIR/source/ (beside the manifest):
+   submit.sh copies both into the run, whose RO-Crate then carries the sources it names.
 
 Exit status: 0 written, 1 the input has errors, 2 usage or I/O problem (including a
 target that is not installed or cannot run yet).
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from aiwfc.backend import Artefacts, EmitContext, discover_backends, report_capabilities
-from aiwfc.cli.common import add_input_options, add_report_options, emit_diagnostics, failed, parse_params
-from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
+from aiwfc.cli.common import (add_input_options, add_report_options, emit_diagnostics, failed, io_problem,
+                               parse_params)
+from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text, project_sources
 from aiwfc.output import OutputConflict, write_artefacts
 from aiwfc.pipeline import analyse
+from aiwfc.provenance import SOURCE_DIR
 
 # The planner (aiwfc/plan/) is built alongside the backends; until it exists, targets
 # whose backend needs a plan are reported as unavailable (exit 2).
@@ -36,6 +39,8 @@ except ModuleNotFoundError as e:  # only its absence; a bug inside it must surfa
     planner = None
 
 KNOWN_TARGETS = ("cwl", "slurm", "parsl", "apptainer")
+# targets whose runs record a crate from the compiled tree (submit.sh copies DIR/source into the run)
+CARRY_SOURCES = frozenset({"slurm"})
 
 
 def add_parser(sub) -> None:
@@ -92,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     comp = analyse(args.path, site=args.site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
-    io_error = not Path(args.path).is_file() or any(  # an unreadable input: AIWF105, exit status 2
-        d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    io_error = io_problem([args.path], args.params, diags)  # reported as AIWF105/AIWF203; exit status 2
     if io_error or failed(diags, args.strict):
         emit_diagnostics(diags, comp.sources, args.format)
         return 2 if io_error else 1
@@ -153,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
     tree.add(MANIFEST_NAME, manifest_text(manifest(
         comp, wf, targets=[t for t, _ in emitted], level=args.opt_level, disabled=list(args.disable_pass),
         plan_result=plan, artefacts=tree, params_file=args.params)))
+    if any(t in CARRY_SOURCES for t, _ in emitted):
+        for name, text in project_sources(comp).items():
+            if f"{SOURCE_DIR}/{name}" in tree:
+                return _error(f"a backend produced {SOURCE_DIR}/{name}, where the source is copied; nothing was written")
+            tree.add(f"{SOURCE_DIR}/{name}", text)
     try:
         write_artefacts(tree, args.output, force=args.force)
     except OutputConflict as e:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from dataclasses import dataclass
 
-from aiwfc.cli.common import emit_diagnostics, failed, parse_params
+from aiwfc.cli.common import emit_diagnostics, failed, io_problem, parse_params
 from aiwfc.diagnostics import Diagnostic
 from aiwfc.ir import models as ir
 from aiwfc.pipeline import analyse
@@ -54,9 +53,7 @@ def load_workflow(args: argparse.Namespace, diag_format: str = "text") -> Loaded
         return 2
     comp = analyse(args.path, site=args.site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
-    io_error = not Path(args.path).is_file() or (args.params and not Path(args.params).is_file()) or any(
-        # reported as AIWF105 / AIWF203, exit status 2 (an I/O problem, not an error in the input)
-        d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    io_error = io_problem([args.path], args.params, diags)  # reported as AIWF105/AIWF203; exit status 2
     if io_error or failed(diags, getattr(args, "strict", False)):
         emit_diagnostics(diags, comp.sources, diag_format, stream=sys.stderr)
         return 2 if io_error else 1
