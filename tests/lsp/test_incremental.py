@@ -20,6 +20,14 @@ FRAGMENTS = ["\n", "  ", "# note\n", "x", "}", "{", '"', "= 1", "\n  task extra 
              "\n\n\n", "cores = 2\n", "out q: int\n", "${", "(", "é"]
 
 
+def random_edit(text: str, rng: random.Random) -> str:
+    """One keystroke-sized edit at a random offset: a fragment typed, or a run deleted."""
+    a = rng.randrange(len(text) + 1)
+    if rng.random() < 0.6:
+        return text[:a] + rng.choice(FRAGMENTS) + text[a:]
+    return text[:a] + text[a + rng.randint(1, 40):]
+
+
 def both(parser: IncrementalParser, text: str):
     src = SourceFile(parser.path, text)
     inc_sink, full_sink = DiagnosticSink(), DiagnosticSink()
@@ -35,11 +43,7 @@ def test_random_edit_sequences_match_a_full_parse():
         text = path.read_text()
         parser = IncrementalParser(str(path))
         for _ in range(25):
-            a = rng.randrange(len(text) + 1)
-            if rng.random() < 0.6:
-                text = text[:a] + rng.choice(FRAGMENTS) + text[a:]
-            else:
-                text = text[:a] + text[a + rng.randint(1, 40):]
+            text = random_edit(text, rng)
             inc, full, inc_diags, full_diags = both(parser, text)
             assert inc == full, (path, text)
             assert inc_diags == full_diags, (path, text)
@@ -87,11 +91,7 @@ def test_reused_ir_gives_the_analysis_of_a_fresh_build():
         text = path.read_text()
         parser, memo = IncrementalParser(str(path)), BuildMemo()
         for _ in range(12):
-            a = rng.randrange(len(text) + 1)
-            if rng.random() < 0.6:
-                text = text[:a] + rng.choice(FRAGMENTS) + text[a:]
-            else:
-                text = text[:a] + text[a + rng.randint(1, 40):]
+            text = random_edit(text, rng)
             assert _analysed(str(path), text, parser, memo) == _analysed(str(path), text), (path, text)
             checked += 1
     assert checked == 12 * len(EXAMPLES)
