@@ -180,10 +180,15 @@ class _Parser:
             c = col0 + start
             names = []
             for seg in segments:
-                names.append(ast.Name(seg, Span(path, line, c, line, c + len(seg))))
+                sp = _new(Span)
+                _setattr(sp, "__dict__", {"file": path, "line": line, "column": c,
+                                          "end_line": line, "end_column": c + len(seg)})
+                n = _new(ast.Name)
+                _setattr(n, "__dict__", {"text": seg, "span": sp})
+                names.append(n)
                 c += len(seg) + 1
             if len(names) == 1:
-                parts.append(ast.Ref((names[0],), names[0].span))
+                parts.append(ast.Ref((n,), sp))
             else:
                 parts.append(ast.Ref(tuple(names), Span(path, line, col0 + start, line, col0 + end)))
             pos = m.end()
