@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.source import SourceFile
 from aiwfc.syntax import fastparse
-from aiwfc.syntax.parser import parse_module, parse_module_lark
+from aiwfc.syntax.larkparse import parse_module_lark
+from aiwfc.syntax.parser import parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

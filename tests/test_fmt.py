@@ -23,7 +23,8 @@ from aiwfc.diagnostics import DiagnosticSink
 from aiwfc.fmt import FormatError, format_text, strip_spans
 from aiwfc.resolve.load import load
 from aiwfc.source import SourceFile
-from aiwfc.syntax.parser import _lark, parse_module
+from aiwfc.syntax.larkparse import _lark
+from aiwfc.syntax.parser import parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted(p for pattern in ("examples/*/*.aiwf", "stdlib/**/*.aiwf") for p in ROOT.glob(pattern))

@@ -24,7 +24,8 @@ from collections import OrderedDict
 from aiwfc.diagnostics import Diagnostic, DiagnosticSink
 from aiwfc.source import SourceFile, Span
 from aiwfc.syntax import ast
-from aiwfc.syntax.parser import parse_fragment, parse_module
+from aiwfc.syntax.larkparse import parse_fragment
+from aiwfc.syntax.parser import parse_module
 
 BIG_BLOCK_LINES = 30  # a top-level block longer than this is parsed item by item
 _INTERESTING = re.compile(r'"""|"|#|\{|\}')

@@ -8,9 +8,9 @@ pydantic models, which parse the expression, type and quantity strings.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 
-import jsonschema
 import yaml
 from pydantic import ValidationError
 
@@ -33,6 +33,14 @@ def program_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://aiwf.dev/schema/aiwf-0.1.json"
     return schema
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    """The jsonschema validator of program_schema(), made at the first document: importing
+    jsonschema is about 55 ms that every command would pay at start-up, and only IR
+    documents need it."""
+    return importlib.import_module("jsonschema").Draft202012Validator(program_schema())
 
 
 class _Positions:
@@ -94,7 +102,7 @@ def load_document(src: SourceFile, sink: DiagnosticSink) -> ir.Program | None:
                     detail=str(getattr(e, "problem", None) or e).strip())
         return None
     positions = _Positions(src)
-    validator = jsonschema.Draft202012Validator(program_schema())
+    validator = _validator()
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     for err in errors[:50]:
         path = list(err.absolute_path)
