@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from aiwfc.backend import EmitContext, discover_backends, report_capabilities
@@ -37,6 +39,7 @@ from aiwfc.tracking import parse_track, resolve_track, track_run
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
+TIMELINE = os.environ.get("AIWF_TIMELINE")  # bench/run_bench.py: where start-up milestones go
 
 
 def add_parser(sub) -> None:
@@ -76,6 +79,14 @@ def _track_option(value: str) -> tuple[str, str | None]:
     return track
 
 
+def _mark(label: str) -> None:
+    """`<epoch seconds> <label>` appended to $AIWF_TIMELINE when set (the start-up breakdown
+    of bench/run_bench.py; the program adds its own milestones to the same file)."""
+    if TIMELINE:
+        with open(TIMELINE, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.6f} {label}\n")
+
+
 def _error(message: str) -> int:
     print(f"aiwfc: {message}", file=sys.stderr)
     return 2
@@ -91,6 +102,9 @@ try:
     import parsl.app.app, parsl.executors
 except ImportError:
     pass
+if os.environ.get("AIWF_TIMELINE"):
+    with open(os.environ["AIWF_TIMELINE"], "a") as f:
+        f.write(f"{__import__('time').time():.6f} warm: parsl imported\\n")
 line = sys.stdin.readline()
 if not line.strip():
     sys.exit(0)
@@ -104,6 +118,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def run(args: argparse.Namespace) -> int:
+    _mark("aiwfc: run")
     # -P: the current directory is not put on the path (as for `python run.py`)
     warm = subprocess.Popen([sys.executable, "-P", "-c", WARM_START], stdin=subprocess.PIPE)
     try:
@@ -157,6 +172,7 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
         name = source_name(file, project)
         if not file.startswith("<") and not name.startswith(("std/", "/", "..")):
             artefacts.add(f"{SOURCE_DIR}/{name}", src.text)
+    _mark("aiwfc: compiled")
     write_artefacts(artefacts, str(program), force=True)
     argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config,
             "--bundle", args.bundle]
@@ -165,12 +181,14 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
             argv += [flag, str(value)]
     argv += ["--force"] * args.force + ["--quiet"] * args.quiet
     status = _run_program(argv, warm)
+    _mark("aiwfc: program ended")
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
     # --no-track, --track, then the workflow's and the site's `track` (checked: AIWF702)
     track = None if args.no_track else resolve_track(args.track, wf.track, comp.site.track if comp.site else None)
     if track is not None and (run_dir / "run.json").is_file():
         print(f"  {track_run(run_dir, track[1])}", flush=True)
+    _mark("aiwfc: end")
     return status
 
 

@@ -7,6 +7,8 @@
 * `aiwf_parsl.py`: the engine, the same for every workflow (copied verbatim): the Parsl
   configuration chosen at start (`--config local|slurm`), join apps per phase and loop
   iteration, bash apps per chunk of items, services, cancellation, progress, run.json;
+* `aiwf_launch.py`: how the local executor's interchange and worker pool start (forks of
+  the driver, which imported Parsl already, instead of fresh Pythons), copied verbatim;
 * `aiwf_task.py` + `workflow.json`: the shared task runtime and its spec
   (`aiwfc_backends.runtime`), through which every task runs, as on Slurm.
 
@@ -24,15 +26,17 @@ from aiwfc_backends.runtime import runtime_files
 
 from aiwfc_backends.parsl.program import emit_program, executor_label
 
-__all__ = ["ParslBackend", "ENGINE_FILE", "PROGRAM_FILE", "engine_source", "executor_label"]
+__all__ = ["ParslBackend", "ENGINE_FILE", "LAUNCH_FILE", "PROGRAM_FILE", "engine_source", "executor_label"]
 
 ENGINE_FILE = "aiwf_parsl.py"
+LAUNCH_FILE = "aiwf_launch.py"
 PROGRAM_FILE = "run.py"
 
 
-def engine_source() -> str:
-    """The text of aiwf_parsl.py, copied verbatim into every Parsl artefact tree."""
-    return (Path(__file__).resolve().parent / ENGINE_FILE).read_text(encoding="utf-8")
+def engine_source(name: str = ENGINE_FILE) -> str:
+    """The text of aiwf_parsl.py (or aiwf_launch.py), copied verbatim into every Parsl
+    artefact tree."""
+    return (Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
 
 
 class ParslBackend(Backend):
@@ -40,7 +44,7 @@ class ParslBackend(Backend):
     through the shared runtime."""
 
     name = "parsl"
-    description = "Parsl program: run.py + aiwf_parsl.py + the task runtime (local or --config slurm)"
+    description = "Parsl program: run.py + aiwf_parsl.py + aiwf_launch.py + the task runtime (local or --config slurm)"
     needs_plan = True
     capabilities = {
         "foreach": Capability.NATIVE,
@@ -77,6 +81,7 @@ class ParslBackend(Backend):
         spec = json.loads(files["workflow.json"])
         out.add(PROGRAM_FILE, emit_program(ctx, spec), executable=True)
         out.add(ENGINE_FILE, engine_source())
+        out.add(LAUNCH_FILE, engine_source(LAUNCH_FILE))
         for name, text in files.items():
             out.add(name, text)
         return out

@@ -58,48 +58,20 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
-import runpy
 import shlex
 import signal
 import sys
 import threading
 import time
-import warnings
 from concurrent.futures import Future
-from multiprocessing import forkserver
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-WORKER_POOL = "--worker-pool"  # `python3 aiwf_parsl.py --worker-pool ARGS`: the local executor's launch command
-POOL_MODULE = "parsl.executors.high_throughput.process_worker_pool"
-
-
-def _start_forkserver():
-    """Starts multiprocessing's fork server with Parsl's worker pool module imported.
-
-    Parsl's worker pool starts its workers (and a multiprocessing Manager) with the
-    `spawn` method: each is a new Python that imports all of parsl again (about 1 s of
-    CPU each, several at once on a small machine): that was most of `aiwfc run`'s
-    start-up. Forked from a server that imported it once, a worker starts in
-    milliseconds, in a single-threaded, clean process (unlike a plain fork of the
-    threaded pool). Started before this process imports parsl, the server's import
-    overlaps the pool's own. None when the platform has no fork server."""
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([POOL_MODULE])
-        forkserver.ensure_running()
-    except (ValueError, OSError):  # pragma: no cover - no fork server: Parsl's spawn still works
-        return None
-    return ctx
-
-
-_POOL_CONTEXT = _start_forkserver() if __name__ == "__main__" and sys.argv[1:2] == [WORKER_POOL] else None
-
+import aiwf_launch  # noqa: E402 - how the local executor's processes start (beside this file)
 import aiwf_task  # noqa: E402 - the shared runtime beside this file
 
 try:  # --help and a clear message work without parsl
@@ -120,6 +92,15 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 WATCH_PERIOD = 0.3
 APPS_PER_SLOT = 4
 LIVE_PERIOD = 2.0  # seconds between writes of run.json during the run
+TIMELINE = os.environ.get("AIWF_TIMELINE")  # bench/run_bench.py: where start-up milestones go
+
+
+def mark(label: str) -> None:
+    """Appends `<epoch seconds> <label>` to $AIWF_TIMELINE (when set): the milestones
+    bench/run_bench.py puts beside Parsl's own logs to show where start-up time goes."""
+    if TIMELINE:
+        with open(TIMELINE, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.6f} {label}\n")
 
 
 class Cancelled(Exception):
@@ -147,11 +128,12 @@ def build_config(program: dict, args, run_dir: Path):
     parsl_dir = str(run_dir / ".parsl")
     python_bin = os.path.dirname(args.python)
     if args.config == "local":
+        interchange_cmd, pool_cmd = local_launch_commands(args.python)
         executor = HighThroughputExecutor(
             label="local", address=args.address or "127.0.0.1", encrypted=False,
             max_workers_per_node=local_workers(program, args.workers), cores_per_worker=1e-6,
             heartbeat_period=5, heartbeat_threshold=30, poll_period=5,
-            launch_cmd=worker_launch_cmd(args.python),
+            launch_cmd=pool_cmd, interchange_launch_cmd=interchange_cmd,
             provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
                                    worker_init=f"export PATH={python_bin}:$PATH"),
             worker_logdir_root=parsl_dir)
@@ -654,31 +636,19 @@ def _tail(path: str, lines: int = 20) -> str:
         return "(no log)"
 
 
-def worker_pool(argv: list[str]) -> int:
-    """Runs Parsl's worker pool (`process_worker_pool.py ARGS`) with its workers forked
-    from the fork server (see `_start_forkserver`) instead of spawned. The pool is
-    Parsl's own, unchanged: only the multiprocessing context it takes is replaced."""
-    if _POOL_CONTEXT is not None:
-        parsl.multiprocessing.SpawnContext = _POOL_CONTEXT
-    sys.argv = [POOL_MODULE, *argv]
-    # run as __main__ although parsl's import above already holds the module: expected here
-    warnings.filterwarnings("ignore", f".*'{POOL_MODULE}' found in sys.modules", RuntimeWarning)
-    runpy.run_module(POOL_MODULE, run_name="__main__", alter_sys=True)
-    return 0
-
-
-def worker_launch_cmd(python: str) -> str | None:
-    """HighThroughputExecutor's default launch command with this file's `--worker-pool`
-    in place of `process_worker_pool.py` (the same arguments); None (Parsl's default)
-    when this Parsl's command starts otherwise."""
+def local_launch_commands(python: str) -> tuple[list[str] | None, str | None]:
+    """The local executor's interchange and worker pool commands: aiwf_launch.py's client
+    (see there) with the arguments Parsl gives them; (None, None), Parsl's defaults, when
+    this Parsl starts its pool otherwise."""
     head, _, rest = DEFAULT_LAUNCH_CMD.partition(" ")
     if head != "process_worker_pool.py":  # pragma: no cover - another Parsl release
-        return None
-    quoted = " ".join(shlex.quote(w) for w in (python, str(HERE / "aiwf_parsl.py"), WORKER_POOL))
-    return f"{quoted} {rest}"
+        return None, None
+    client = [python, "-S", str(HERE / "aiwf_launch.py")]
+    return [*client, "interchange"], " ".join(shlex.quote(w) for w in [*client, "pool"]) + " " + rest
 
 
 def main(argv: list[str], program: dict) -> int:
+    mark("driver: main")
     args = parse_args(program, argv)
     if parsl is None:
         print("aiwf: this program needs parsl (pip install parsl)", file=sys.stderr)
@@ -701,13 +671,26 @@ def main(argv: list[str], program: dict) -> int:
     old = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
            signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
     driver.say(f"{program['WORKFLOW']}: starting Parsl ({args.config}), run directory {driver.run}")
-    dfk = parsl.load(build_config(program, args, driver.run))
+    # before Parsl starts a thread: the fork that starts the interchange and the worker pool
+    # (with the interpreter that runs tasks: another --python gets Parsl's own commands)
+    same_python = os.path.realpath(args.python) == os.path.realpath(sys.executable)
+    os.environ.pop(aiwf_launch.ENV, None)  # never an outer run's launcher
+    launcher = aiwf_launch.Launcher.start() if args.config == "local" and same_python else None
+    mark("driver: parsl.load")
+    try:
+        dfk = parsl.load(build_config(program, args, driver.run))
+    except BaseException:
+        if launcher is not None:
+            launcher.stop()
+        raise
+    mark("driver: parsl loaded")
     signal.signal(signal.SIGINT, on_signal)
     futures: dict[str, Future] = {}
     try:
         driver.setup_apps(dfk)
         futures = driver.start()
         wait_all(driver, futures, interrupted)
+        mark("driver: all settled")
     finally:
         if interrupted:
             driver.cancel(interrupted[0])
@@ -717,14 +700,15 @@ def main(argv: list[str], program: dict) -> int:
         if doc["failed"] and status == 0:
             status = EXIT_FAILED
         try:
+            mark("driver: cleanup")
             dfk.cleanup()
         finally:
+            mark("driver: cleaned up")
             parsl.clear()
+            if launcher is not None:
+                launcher.stop()
             for s, h in old.items():
                 signal.signal(s, h)
     print_summary(driver, doc, status)
+    mark("driver: end")
     return status
-
-
-if __name__ == "__main__" and sys.argv[1:2] == [WORKER_POOL]:
-    sys.exit(worker_pool(sys.argv[2:]))

@@ -297,15 +297,17 @@ def test_compiled_program_is_deterministic_and_self_contained(tmp_path):
     for n in (1, 2):
         p = aiwfc("compile", str(src), "--target", "parsl", "-o", str(tmp_path / f"o{n}"), "--site", "local")
         assert p.returncode == 0, p.stderr
-        assert p.stdout.endswith(f"parsl: 4 files -> {tmp_path / f'o{n}'}\n")
+        assert p.stdout.endswith(f"parsl: 5 files -> {tmp_path / f'o{n}'}\n")
         outs.append({f.name: f.read_bytes() for f in (tmp_path / f"o{n}").iterdir()})
     assert outs[0] == outs[1]
-    assert sorted(outs[0]) == ["aiwf_parsl.py", "aiwf_task.py", "aiwfc-manifest.json", "run.py", "workflow.json"]
+    assert sorted(outs[0]) == ["aiwf_launch.py", "aiwf_parsl.py", "aiwf_task.py", "aiwfc-manifest.json", "run.py",
+                               "workflow.json"]
     run_py = outs[0]["run.py"].decode()
     assert "    # simulation solve from screen.aiwf:38\n    'solve': {'kind': 'simulation', 'after': ['filter'], " \
            "'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], " \
            "'executor': 'pipeline_simulation'},\n" in run_py
     assert "import aiwfc" not in run_py and "import aiwfc" not in outs[0]["aiwf_parsl.py"].decode()
+    assert "import aiwfc" not in outs[0]["aiwf_launch.py"].decode()
     assert os.access(tmp_path / "o1" / "run.py", os.X_OK)
     help_ = subprocess.run([sys.executable, str(tmp_path / "o1" / "run.py"), "--help"], capture_output=True, text=True)
     assert help_.returncode == 0 and "--config {local,slurm}" in help_.stdout
