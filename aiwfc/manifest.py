@@ -19,7 +19,9 @@ The manifest does, in one small JSON document (keys in this order):
   `decisions` (what it merged, fused, staged, bundled... and why, as the pass words it)
   and its `notes` (what it considered and left alone, and why);
 * `artefacts`: every file written (path relative to the output directory, sha256,
-  executable), sorted by path. The manifest itself is not among them.
+  executable), sorted by path. The manifest itself is not among them, nor the copies of
+  the workflow's own sources that `aiwfc compile` writes under `source/` for the Slurm
+  target (`project_sources`; they are the `sources` above, with their hashes).
 
 Nothing in it reads a clock or an absolute path: recompiling the same input gives the
 same bytes. It is written atomically with the artefacts (the same --force rule applies).
@@ -39,7 +41,7 @@ from aiwfc.resolve.load import Compilation
 from aiwfc.semantic import const_value
 from aiwfc.syntax.ast import unparse
 
-__all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "manifest", "manifest_text"]
+__all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "manifest", "manifest_text", "project_sources"]
 
 MANIFEST_NAME = "aiwfc-manifest.json"
 MANIFEST_FORMAT = "aiwfc-manifest/1"
@@ -111,6 +113,20 @@ def manifest(comp: Compilation, wf: ir.Workflow, *, targets: list[str], level: i
         "plan": _plan(plan_result),
         "artefacts": files,
     }
+
+
+def project_sources(comp: Compilation) -> dict[str, str]:
+    """The workflow's own source files by the name the manifest gives them, with the text
+    compiled: what a run's RO-Crate carries (under `source/`) so the run can be re-created
+    from its record. The stdlib's modules (`std/...`, they ship with aiwfc) and files outside
+    the project directory are left out: the manifest still names them with their hashes."""
+    project = Path(comp.path).resolve().parent
+    out = {}
+    for file, src in comp.sources.items():
+        name = source_name(file, project)
+        if not file.startswith("<") and not name.startswith(("std/", "/", "..")):
+            out[name] = src.text
+    return dict(sorted(out.items()))
 
 
 def manifest_text(document: dict[str, Any]) -> str:

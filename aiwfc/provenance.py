@@ -147,6 +147,8 @@ def crate_entities(run_dir: str | Path, program_dir: str | Path | None = None) -
         if sid != wf_id:
             entities.append({"@id": sid, "@type": "File" if local.is_file() else "CreativeWork", "name": s["file"],
                              "sha256": s["sha256"]})
+            if local.is_file():  # a data entity the crate carries (an import): part of the root, too
+                root["hasPart"].append({"@id": sid})
         else:
             entities[[e["@id"] for e in entities].index(wf_id)]["sha256"] = s["sha256"]
     plan = manifest.get("plan") or {}

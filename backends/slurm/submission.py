@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from aiwfc.emitter import Emitter, bash_quote, header_lines
 from aiwfc.manifest import MANIFEST_NAME
+from aiwfc.provenance import SOURCE_DIR
 
 from aiwfc_backends.slurm.data_ops import DATA_LIB
 from aiwfc_backends.slurm.directives import array_range
@@ -222,13 +223,18 @@ def submit_text(sc: ScriptContext, layout: Layout, jobs: int) -> str:
     e.line("export AIWF_RUN AIWF_HOME AIWF_DRY_RUN")
     files = " ".join(f'"$here/{f}"' for f in ("jobs", "lib.sh", *RUNTIME_FILES, "status.sh", "cancel.sh"))
     e.line(f'cp -R {files} "$AIWF_HOME/"')
-    # the compile manifest (the plan's decisions) for status.sh --crate; beside the artefacts,
+    # the compile manifest (the plan's decisions) and the sources for status.sh --crate; beside the artefacts,
     # or one level up when `aiwfc compile --target all` wrote one per output tree
     e.line(f'for manifest in "$here/{MANIFEST_NAME}" "$here/../{MANIFEST_NAME}"; do')
     with e.indent():
         e.line('if [[ -f $manifest ]]; then')
         with e.indent():
             e.line('cp "$manifest" "$AIWF_HOME/"')
+            e.comment("the workflow's own sources, which aiwfc compile copied beside the manifest")
+            e.line(f'if [[ -d ${{manifest%/*}}/{SOURCE_DIR} ]]; then')
+            with e.indent():
+                e.line(f'cp -R "${{manifest%/*}}/{SOURCE_DIR}" "$AIWF_HOME/"')
+            e.line("fi")
             e.line("break")
         e.line("fi")
     e.line("done")

@@ -5,11 +5,14 @@ on everything else) runs `status.sh --crate` and `python3 -m aiwfc.tracking` on 
 cluster; nothing is run on the "login node" after submit.sh but the polling. Asserted
 through MLflow's client API as tests/provenance/test_mlflow.py does for Parsl. Then the
 degraded case: a cluster whose python3 cannot import aiwfc prints the notice in the
-finish job's log, and the plain task records and run.json remain.
+finish job's log, and the plain task records and run.json remain. The crate the finish
+job writes carries the workflow's sources, which `aiwfc compile` copied (asserted with
+rocrate, hashes against the compile manifest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -44,7 +47,7 @@ def tracked_copy(tmp_path: Path, track: str) -> Path:
     return path
 
 
-def test_tracked_slurm_run_logs_itself_to_mlflow(slurm_cluster, tmp_path):
+def test_tracked_slurm_run_logs_itself_to_mlflow_and_carries_its_sources(slurm_cluster, tmp_path):
     mlflow_tracking = pytest.importorskip("mlflow.tracking", reason="mlflow is not installed")
     store = (tmp_path / "store").as_uri()
     path = tracked_copy(tmp_path, f"mlflow:{store}")
@@ -81,6 +84,22 @@ def test_tracked_slurm_run_logs_itself_to_mlflow(slurm_cluster, tmp_path):
     best = client.get_metric_history(runs["select"].info.run_id, "best_loss")
     assert [(m.step, m.value) for m in sorted(best, key=lambda m: m.step)] == [
         (k, json.loads((run / f"tasks/select/i{k}/0/best_loss.json").read_text())) for k in (0, 1)]
+
+    # the crate the finish job wrote carries the sources (aiwfc compile copied them, submit.sh into the run)
+    rocrate = pytest.importorskip("rocrate.rocrate", reason="rocrate is not installed")
+    crate = rocrate.ROCrate(str(run))
+    manifest = json.loads((art / "aiwfc-manifest.json").read_text())
+    hashes = {s["file"]: s["sha256"] for s in manifest["sources"]}
+    wf = crate.mainEntity
+    assert wf.id == "slurm/source/hpo.aiwf"
+    assert (run / "slurm" / "source" / "hpo.aiwf").read_text() == path.read_text()
+    assert wf["sha256"] == hashes["hpo.aiwf"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    resources = crate.get("slurm/source/small_resources.aiwf")
+    assert resources.type == "File" and resources["sha256"] == hashes["small_resources.aiwf"] == \
+        hashlib.sha256((run / "slurm" / "source" / "small_resources.aiwf").read_bytes()).hexdigest()
+    # the stdlib modules are named (with their hashes), not carried
+    std = crate.get("#source-std/images/python.aiwf")
+    assert std.type == "CreativeWork" and std["sha256"] == hashes["std/images/python.aiwf"]
 
 
 TINY = """aiwf 0.1

@@ -38,6 +38,10 @@ cp -R "$here/jobs" "$here/lib.sh" "$here/aiwf_task.py" "$here/workflow.json" "$h
 for manifest in "$here/aiwfc-manifest.json" "$here/../aiwfc-manifest.json"; do
   if [[ -f $manifest ]]; then
     cp "$manifest" "$AIWF_HOME/"
+    # the workflow's own sources, which aiwfc compile copied beside the manifest
+    if [[ -d ${manifest%/*}/source ]]; then
+      cp -R "${manifest%/*}/source" "$AIWF_HOME/"
+    fi
     break
   fi
 done
