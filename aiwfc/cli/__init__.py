@@ -12,6 +12,7 @@ import os
 import sys
 
 from aiwfc import __version__
+from aiwfc.cli import warm
 
 # Subcommand modules, in the order `aiwfc --help` lists them.
 COMMANDS = ["check", "compile", "plan", "run", "graph", "fmt", "lsp", "explain", "schema", "runs"]
@@ -42,6 +43,8 @@ FAST_EXIT = frozenset({"check"})
 def main(argv: list[str] | None = None) -> int:
     """Runs one command.  Called as the process's entry point (argv None), a FAST_EXIT
     command ends the process itself after flushing stdout and stderr."""
+    if argv is None:  # `aiwfc run`: its program's interpreter starts importing Parsl at once
+        warm.prestart(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from aiwfc.backend import EmitContext, discover_backends, report_capabilities
+from aiwfc.cli import warm as warm_interpreter
 from aiwfc.cli.common import add_input_options, emit_diagnostics, failed, parse_params
 from aiwfc.emitter import source_name
 from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
@@ -92,35 +93,9 @@ def _error(message: str) -> int:
     return 2
 
 
-# The interpreter that will run the program, started before compiling: it imports parsl
-# (about 1 s) while this process checks and compiles, then reads the program's argv (one
-# JSON line) and runs it as `python run.py ARGS` would; an empty line or EOF (nothing to
-# run) ends it. SIGINT is ignored until then (a Ctrl-C during the compile ends it by EOF).
-WARM_START = """import json, os, runpy, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-try:
-    import parsl.app.app, parsl.executors
-except ImportError:
-    pass
-if os.environ.get("AIWF_TIMELINE"):
-    with open(os.environ["AIWF_TIMELINE"], "a") as f:
-        f.write(f"{__import__('time').time():.6f} warm: parsl imported\\n")
-line = sys.stdin.readline()
-if not line.strip():
-    sys.exit(0)
-sys.argv = json.loads(line)
-sys.stdin.close()
-sys.stdin = open(os.devnull)
-signal.signal(signal.SIGINT, signal.default_int_handler)
-sys.path.insert(0, os.path.dirname(sys.argv[0]))
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def run(args: argparse.Namespace) -> int:
     _mark("aiwfc: run")
-    # -P: the current directory is not put on the path (as for `python run.py`)
-    warm = subprocess.Popen([sys.executable, "-P", "-c", WARM_START], stdin=subprocess.PIPE)
+    warm = warm_interpreter.take()  # importing parsl since the command line was read (see there)
     try:
         return _compile_and_run(args, warm)
     finally:
