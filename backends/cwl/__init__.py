@@ -3,7 +3,10 @@
 `aiwfc compile PATH --target cwl -o DIR` writes
 
 * `<workflow>.cwl`: the Workflow (steps wired by the phases' ports; every phase output
-  and every tracked param is a workflow output, so `cwltool --provenance` records them);
+  and every tracked param is a workflow output, so `cwltool --provenance` records them;
+  so is every tracked phase's task record, every loop iteration's included, which
+  `python -m aiwfc.cwlrecords OUTPUTS.json RUN` turns into the RUN/tasks/... records
+  the Slurm and Parsl runs write);
 * `tools/<phase>.cwl`: one CommandLineTool per phase (services have none: they run
   inside their clients' tools, see tool.py);
 * `loops/<loop>.cwl`: each feedback loop's body, run under `cwltool:Loop`
@@ -30,9 +33,9 @@ from aiwfc.semantic import Typer
 
 from aiwfc_backends.cwl.documents import dump_document, job_value
 from aiwfc_backends.cwl.js import ValueRef
-from aiwfc_backends.cwl.tool import ToolOptions, build_tool, project_relative
+from aiwfc_backends.cwl.tool import RECORD_OUTPUT, ToolOptions, build_tool, project_relative
 from aiwfc_backends.cwl.types import cwl_type, optional
-from aiwfc_backends.cwl.workflow import Place, WorkflowBuilder
+from aiwfc_backends.cwl.workflow import FILES, RECORDS, Place, WorkflowBuilder
 
 __all__ = ["CwlBackend", "LOOP_FORMS"]
 
@@ -226,6 +229,19 @@ class CwlBackend(Backend):
                 main.outputs[f"{fb.name}__iterations"] = {
                     "type": "int?", "outputSource": f"{fb.name}/loop_iteration_next",
                     "doc": f"iterations feedback loop `{fb.name}` ran"}
+        # the task records (tool.py): each tracked phase's outside loops, each loop's every iteration's
+        for name in main.records:
+            ph = builder.phases[name]
+            rec: Any = ["null", "File"]  # none when skipped, or when python3 could not write it
+            main.outputs[f"aiwf_record__{name}"] = {
+                "type": {"type": "array", "items": rec} if ph.foreach is not None else rec,
+                "outputSource": f"{name}/{RECORD_OUTPUT}", "doc": f"task records of {name}"}
+        for fb in wf.feedbacks:
+            body = builder.bodies.get(fb.name)
+            if body is not None and f"{RECORDS}_next" in body.outputs:
+                main.outputs[f"{RECORDS}__{fb.name}"] = {
+                    "type": optional(FILES), "outputSource": f"{fb.name}/{RECORDS}_next",
+                    "doc": f"task records of every iteration of feedback loop `{fb.name}`"}
         params = []
         for ph in wf.phases:
             for t in ph.track:

@@ -15,7 +15,11 @@ What CWL does not have is built around the command, in the same script:
 * services (`uses = [svc]`): the service is started in `_svc_<name>/` before the
   command, its `address.json` awaited and its address passed to the command, and it is
   stopped (SIGTERM) when the command ends; the service's outputs are outputs of the
-  client's tool (`svc__<name>__<port>`).
+  client's tool (`svc__<name>__<port>`);
+* task records (a phase with `track = [...]`): after a successful command, python3 writes
+  `aiwf-record.json` (phase, iteration, index, command, `tracked` values as the shared
+  runtime records them in task.json), the tool's output `aiwf_record`; the workflow
+  collects them and `python -m aiwfc.cwlrecords` turns them into RUN/tasks/... records.
 """
 
 from __future__ import annotations
@@ -33,11 +37,28 @@ from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_ex
 from aiwfc_backends.cwl.types import cwl_type, optional, value_output_eval
 
 __all__ = ["Feed", "ToolSpec", "ToolOptions", "build_tool", "MIB", "service_outputs", "project_relative",
-           "project_dataset_items"]
+           "project_dataset_items", "RECORD_OUTPUT", "RECORD_FILE"]
 
 MIB = 1024 * 1024
 CWLTOOL_NS = "http://commonwl.org/cwltool#"
 ADDRESS_WAIT_STEPS = 1200  # x 0.05 s: how long a client waits for its service's address
+RECORD_OUTPUT = "aiwf_record"
+RECORD_FILE = "aiwf-record.json"
+# Completes a task record (argv[1]: what the JavaScript knew before the command) with the
+# tracked outputs' values, read as the shared runtime reads them; stdlib only.
+_RECORD_PY = (
+    "import json, sys\n"
+    "r = json.loads(sys.argv[1])\n"
+    "for name, (kind, path, fields) in sorted(r.pop('post').items()):\n"
+    "    try:\n"
+    "        v = json.load(open(path)) if kind == 'json' else path\n"
+    "        for f in fields:\n"
+    "            v = v[f]\n"
+    "    except (OSError, ValueError, KeyError, TypeError):\n"
+    "        continue\n"
+    "    r['tracked'][name] = v\n"
+    "r['state'] = 'done'\n"
+    f"json.dump(r, open('{RECORD_FILE}', 'w'), indent=1, sort_keys=True)\n")
 
 
 @dataclass(frozen=True)
@@ -230,6 +251,35 @@ def _q(js: str) -> str:
     return f"aiwf_q({js})"
 
 
+def _record_script(phase: ir.Phase, render: _Renderer, inputs: _Inputs) -> str:
+    """JavaScript for the shell text that writes the task record after the command (see the
+    module docstring): values of inputs, params and the foreach variable are known before the
+    command runs; outputs are read after it (`post`: kind, path, metric fields)."""
+    index = inputs.need("index", "int", Feed("index"))
+    iteration = inputs.need("iteration", "int", Feed("iteration"))
+    pre, post = [], []
+    for name in phase.track:
+        head, *fields = name.split(".")
+        out = phase.output(head)
+        if out is not None:
+            where = render.path_text(out) if out.type.is_path else json.dumps(f"{out.name}.json")
+            kind = "path" if out.type.is_path else "json"
+            post.append(f"{json.dumps(name)}: [{json.dumps(kind)}, {where}, {json.dumps(fields)}]")
+            continue
+        parts = tuple(ast.Name(p, phase.span) for p in name.split("."))
+        try:
+            pre.append(f"{json.dumps(name)}: {render.value(ast.Ref(parts=parts, span=phase.span))}")
+        except ValueError:  # a name the checks reported: nothing to record (as the runtime does)
+            continue
+    record = (f'{{"workflow": {json.dumps(render.scope.workflow.name)}, "phase": {json.dumps(phase.name)}, '
+              f'"iteration": {iteration}, "index": {index}, '
+              f'"command": aiwf_cmd, "tracked": {{{", ".join(pre)}}}, "post": {{{", ".join(post)}}}}}')
+    # a task whose command succeeded never fails for its record: without python3 (an image
+    # without it) the record is missing (the output is optional) and the log says why
+    return ('"bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\\npython3 -c " + aiwf_q(' + json.dumps(_RECORD_PY) +
+            ') + " " + aiwf_q(JSON.stringify(' + record + ')) + " || echo \\"aiwf: no task record written\\" >&2"')
+
+
 def _service_script(svc: ir.Phase, svc_cmd: str, var: str) -> tuple[str, str]:
     """JavaScript for the shell lines that start a service and wait for its address, and
     for the lines that stop it."""
@@ -295,6 +345,9 @@ def build_tool(scope: Scope, typer: Typer, phase: ir.Phase, opts: ToolOptions, *
                 outputs[f"svc__{svc.name}__{port.name}"] = _output(port, svc_render, prefix=f"_svc_{svc.name}/")
         script.append("aiwf_cmd = " + " + ".join(starts) + ' + "bash -c " + aiwf_q(aiwf_cmd) + '
                       '"\\naiwf_rc=$?\\n" + ' + " + ".join(stops) + ' + "exit $aiwf_rc\\n"')
+    if phase.track:
+        script.append("aiwf_cmd = " + _record_script(phase, render, inputs))
+        outputs[RECORD_OUTPUT] = {"type": "File?", "outputBinding": {"glob": RECORD_FILE}}
     body = "; ".join(script)
     requirements: dict[str, Any] = {
         "InlineJavascriptRequirement": {"expressionLib": list(EXPRESSION_LIB)},

@@ -15,6 +15,12 @@ Steps of a workflow (the main one, or a loop body):
   `loopWhen` is `!loop_done && loop_iteration < max_iterations`: aiwf's loop runs its
   body, then tests the condition (do-while), at most max_iterations times.
 
+Task records (tool.py): the main workflow outputs each tracked phase's `aiwf_record` as
+`aiwf_record__<phase>`; a loop body carries the records of its iterations so far in
+`aiwf_records` (the `records__<loop>` ExpressionTool appends each iteration's), so that the
+loop's last iteration yields every iteration's records (`aiwf_records__<loop>`), although
+the loop outputs only its last iteration's values.
+
 Values are named alike everywhere: a param or dataset by its name, a phase output as
 `<phase>__<port>` (a workflow output, a body input or output); step inputs that only an
 expression reads are `ref__<name>`. Service outputs are collected by the service's first
@@ -32,10 +38,13 @@ from aiwfc.semantic import RefContext, Scope, Typer
 from aiwfc.syntax import ast
 
 from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_expr, ref_input, with_fields
-from aiwfc_backends.cwl.tool import CWLTOOL_NS, ToolSpec, project_relative
+from aiwfc_backends.cwl.tool import CWLTOOL_NS, RECORD_OUTPUT, ToolSpec, project_relative
 from aiwfc_backends.cwl.types import cwl_type, optional
 
-__all__ = ["WorkflowBuilder", "Place", "workflow_requirements"]
+__all__ = ["WorkflowBuilder", "Place", "workflow_requirements", "RECORDS", "FILES"]
+
+RECORDS = "aiwf_records"
+FILES = {"type": "array", "items": "File"}
 
 
 def workflow_requirements() -> dict[str, Any]:
@@ -59,6 +68,7 @@ class Place:
         self.outputs: dict[str, Any] = {}
         self.steps: dict[str, Any] = {}
         self.outside: dict[str, ValueRef] = {}  # body inputs fed from the parent workflow
+        self.records: list[str] = []  # its phases that write a task record
 
     @property
     def name(self) -> str | None:
@@ -231,6 +241,8 @@ class WorkflowBuilder:
             step["when"] = "$(" + self._expr_inputs(place, ph.when, RefContext(phase=ph, loop=place.loop),
                                                     step_in) + ")"
         place.steps[ph.name] = step
+        if RECORD_OUTPUT in spec.doc["outputs"]:
+            place.records.append(ph.name)
         if ph.name in self.stops:
             self.add_stop(place, ph)
 
@@ -374,8 +386,31 @@ class WorkflowBuilder:
                         v = ValueRef("port", svc, svc, port.name)
                         place.outputs[v.key] = {"type": self.value_type(v),
                                                 "outputSource": self.producer(svc, port.name)}
+        self.add_records(place, fb)
         self.bodies[fb.name] = place
         return place
+
+    def add_records(self, place: Place, fb: ir.Feedback) -> None:
+        """The `records__<loop>` ExpressionTool: the records carried in, then this iteration's."""
+        if not place.records:
+            return
+        place.inputs[RECORDS] = {"type": FILES, "default": []}
+        step_in: dict[str, Any] = {"previous": RECORDS}
+        for name in place.records:
+            step_in[f"rec__{name}"] = f"{name}/{RECORD_OUTPUT}"
+        items = ", ".join(f"inputs.rec__{name}" for name in place.records)
+        tool = {
+            "class": "ExpressionTool",
+            "doc": f"The task records of `{fb.name}`'s iterations so far: those carried in, then this "
+                   "iteration's (a scattered phase's one per item, none for a skipped one).",
+            "inputs": {"previous": {"type": FILES}, **{k: {"type": "Any?"} for k in step_in if k != "previous"}},
+            "outputs": {"records": {"type": FILES}},
+            "expression": "${ var out = inputs.previous.slice(); [" + items + "].forEach(function (r) { "
+                          "[].concat(r === null ? [] : r).forEach(function (f) { if (f !== null) out.push(f); }); }); "
+                          'return {"records": out}; }',
+        }
+        place.steps[f"records__{fb.name}"] = {"run": tool, "in": step_in, "out": ["records"]}
+        place.outputs[f"{RECORDS}_next"] = {"type": FILES, "outputSource": f"records__{fb.name}/records"}
 
     def add_loop(self, main: Place, fb: ir.Feedback, body: Place, body_path: str) -> None:
         """The step that runs a loop body until its condition or bound says stop."""
@@ -395,6 +430,9 @@ class WorkflowBuilder:
             step_in[key] = self.source(main, v)
         when = f"$(!inputs.loop_done && inputs.loop_iteration < {max_js})"
         feeds = {"loop_iteration": "loop_iteration_next", "loop_done": "loop_done_next"}
+        if RECORDS in body.inputs:
+            step_in[RECORDS] = {"default": []}
+            feeds[RECORDS] = f"{RECORDS}_next"
         for c in fb.next:
             ph, _, name = c.target.partition(".")
             feeds[f"carry__{ph}__{name}"] = f"next__{ph}__{name}"

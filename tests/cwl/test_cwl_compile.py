@@ -155,6 +155,7 @@ def test_loop_requirement_condition_and_carried_values(compiled):
     assert step["requirements"] == {"cwltool:Loop": {
         "loopWhen": "$(!inputs.loop_done && inputs.loop_iteration < inputs.max_rounds)",
         "loop": {"loop_iteration": "loop_iteration_next", "loop_done": "loop_done_next",
+                 "aiwf_records": "aiwf_records_next",  # every iteration's task records (fit tracks)
                  "carry__md__seed": "next__md__seed", "carry__md__history": "next__md__history",
                  "carry__fit__history": "next__fit__history"},
         "outputMethod": "last"}}

@@ -88,6 +88,13 @@ outputs:
     type: 'int?'
     outputSource: more_data/loop_iteration_next
     doc: 'iterations feedback loop `more_data` ran'
+  aiwf_records__more_data:
+    type:
+    - 'null'
+    - type: array
+      items: File
+    outputSource: more_data/aiwf_records_next
+    doc: 'task records of every iteration of feedback loop `more_data`'
   param__epochs:
     type: int
     outputSource: epochs
@@ -122,6 +129,8 @@ steps:
       samples_per_sim: samples_per_sim
       sims_per_round: sims_per_round
       target_loss: target_loss
+      aiwf_records:
+        default: []
     out:
     - loop_iteration_next
     - loop_done_next
@@ -133,11 +142,13 @@ steps:
     - select__best_loss
     - select__best_lr
     - select__best_model
+    - aiwf_records_next
     requirements:
       cwltool:Loop:
         loopWhen: '$(!inputs.loop_done && inputs.loop_iteration < inputs.max_rounds)'
         loop:
           loop_iteration: loop_iteration_next
           loop_done: loop_done_next
+          aiwf_records: aiwf_records_next
           carry__collect__previous: next__collect__previous
         outputMethod: last

@@ -65,6 +65,18 @@ outputs:
     type: int
     outputSource: compare/queries
     doc: 'tracked: compare.queries'
+  aiwf_record__fit:
+    type:
+    - 'null'
+    - File
+    outputSource: fit/aiwf_record
+    doc: 'task records of fit'
+  aiwf_record__compare:
+    type:
+    - 'null'
+    - File
+    outputSource: compare/aiwf_record
+    doc: 'task records of compare'
   param__damping:
     type: float
     outputSource: damping
@@ -87,9 +99,15 @@ steps:
     in:
       project: project
       data: calibrate/data
+      index:
+        default: 0
+      iteration:
+        default: 0
+      damping: damping
     out:
     - model
     - metrics
+    - aiwf_record
   plant:
     label: 'simulation plant'
     doc: 'from twin.aiwf:46'
@@ -113,7 +131,12 @@ steps:
       traj: plant/traj
       log: plant/svc__replica__log
       window: window
+      index:
+        default: 0
+      iteration:
+        default: 0
     out:
     - report
     - detected_at
     - queries
+    - aiwf_record

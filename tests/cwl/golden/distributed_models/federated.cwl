@@ -90,6 +90,13 @@ outputs:
     type: 'int?'
     outputSource: rounds/loop_iteration_next
     doc: 'iterations feedback loop `rounds` ran'
+  aiwf_records__rounds:
+    type:
+    - 'null'
+    - type: array
+      items: File
+    outputSource: rounds/aiwf_records_next
+    doc: 'task records of every iteration of feedback loop `rounds`'
   param__local_epochs:
     type: int
     outputSource: local_epochs
@@ -148,6 +155,8 @@ steps:
       setup__model: setup/model
       setup__test: setup/test
       target_accuracy: target_accuracy
+      aiwf_records:
+        default: []
     out:
     - loop_iteration_next
     - loop_done_next
@@ -159,12 +168,14 @@ steps:
     - train_south__metrics
     - aggregate__model
     - evaluate__metrics
+    - aiwf_records_next
     requirements:
       cwltool:Loop:
         loopWhen: '$(!inputs.loop_done && inputs.loop_iteration < inputs.max_rounds)'
         loop:
           loop_iteration: loop_iteration_next
           loop_done: loop_done_next
+          aiwf_records: aiwf_records_next
           carry__train_north__start: next__train_north__start
           carry__train_south__start: next__train_south__start
         outputMethod: last

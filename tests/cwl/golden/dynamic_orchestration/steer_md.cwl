@@ -94,6 +94,19 @@ outputs:
     type: 'int?'
     outputSource: steer/loop_iteration_next
     doc: 'iterations feedback loop `steer` ran'
+  aiwf_record__report:
+    type:
+    - 'null'
+    - File
+    outputSource: report/aiwf_record
+    doc: 'task records of report'
+  aiwf_records__steer:
+    type:
+    - 'null'
+    - type: array
+      items: File
+    outputSource: steer/aiwf_records_next
+    doc: 'task records of every iteration of feedback loop `steer`'
   param__degree:
     type: int
     outputSource: degree
@@ -136,6 +149,8 @@ steps:
       project: project
       steps: steps
       target: target
+      aiwf_records:
+        default: []
     out:
     - loop_iteration_next
     - loop_done_next
@@ -148,12 +163,14 @@ steps:
     - fit__metrics
     - score__coverage
     - score__next_seeds
+    - aiwf_records_next
     requirements:
       cwltool:Loop:
         loopWhen: '$(!inputs.loop_done && inputs.loop_iteration < inputs.max_rounds)'
         loop:
           loop_iteration: loop_iteration_next
           loop_done: loop_done_next
+          aiwf_records: aiwf_records_next
           carry__md__seed: next__md__seed
           carry__md__history: next__md__history
           carry__fit__history: next__fit__history
@@ -165,6 +182,11 @@ steps:
     in:
       project: project
       model: steer/fit__model
+      index:
+        default: 0
+      iteration:
+        default: 0
     out:
     - profile
     - error
+    - aiwf_record

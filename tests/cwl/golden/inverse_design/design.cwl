@@ -87,6 +87,19 @@ outputs:
     type: 'int?'
     outputSource: search/loop_iteration_next
     doc: 'iterations feedback loop `search` ran'
+  aiwf_record__report:
+    type:
+    - 'null'
+    - File
+    outputSource: report/aiwf_record
+    doc: 'task records of report'
+  aiwf_records__search:
+    type:
+    - 'null'
+    - type: array
+      items: File
+    outputSource: search/aiwf_records_next
+    doc: 'task records of every iteration of feedback loop `search`'
   param__per_round:
     type: int
     outputSource: per_round
@@ -122,6 +135,8 @@ steps:
       per_round: per_round
       project: project
       tolerance: tolerance
+      aiwf_records:
+        default: []
     out:
     - loop_iteration_next
     - loop_done_next
@@ -132,12 +147,14 @@ steps:
     - refit__metrics
     - refit__best_error
     - propose__designs
+    - aiwf_records_next
     requirements:
       cwltool:Loop:
         loopWhen: '$(!inputs.loop_done && inputs.loop_iteration < inputs.max_rounds)'
         loop:
           loop_iteration: loop_iteration_next
           loop_done: loop_done_next
+          aiwf_records: aiwf_records_next
           carry__simulate__design: next__simulate__design
           carry__refit__history: next__refit__history
         outputMethod: last
@@ -148,7 +165,12 @@ steps:
     in:
       project: project
       model: search/refit__model
+      index:
+        default: 0
+      iteration:
+        default: 0
     out:
     - best
     - misfit
     - flights
+    - aiwf_record

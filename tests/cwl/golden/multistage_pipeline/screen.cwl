@@ -59,6 +59,12 @@ outputs:
     type: float
     outputSource: rank/filter_error
     doc: 'tracked: rank.filter_error'
+  aiwf_record__rank:
+    type:
+    - 'null'
+    - File
+    outputSource: rank/aiwf_record
+    doc: 'task records of rank'
 steps:
   generate:
     label: 'preprocess generate'
@@ -127,7 +133,12 @@ steps:
       target_gap: target_gap
       ids: filter/selected
       gaps: solve/gap
+      index:
+        default: 0
+      iteration:
+        default: 0
     out:
     - ranking
     - best
     - filter_error
+    - aiwf_record

@@ -28,6 +28,11 @@ inputs:
     default: false
   carry__collect__previous:
     type: 'File?'
+  aiwf_records:
+    type:
+      type: array
+      items: File
+    default: []
   epochs:
     type: int
   holdout__store:
@@ -89,6 +94,11 @@ outputs:
   select__best_model:
     type: File
     outputSource: select/best_model
+  aiwf_records_next:
+    type:
+      type: array
+      items: File
+    outputSource: records__more_data/records
 steps:
   simulate__items:
     run:
@@ -175,9 +185,11 @@ steps:
       lr: sweep__items/items
       epochs: epochs
       index: sweep__items/index
+      iteration: loop_iteration
     out:
     - model
     - metrics
+    - aiwf_record
     scatter:
     - lr
     - index
@@ -193,10 +205,14 @@ steps:
         valueFrom: '$(aiwf_get(inputs.ref__sweep__metrics, "loss"))'
       rates: lrs
       models: sweep/model
+      index:
+        default: 0
+      iteration: loop_iteration
     out:
     - best_loss
     - best_lr
     - best_model
+    - aiwf_record
   loop__more_data:
     run:
       class: ExpressionTool
@@ -227,3 +243,28 @@ steps:
     - done
     - iteration
     - next__collect__previous
+  records__more_data:
+    run:
+      class: ExpressionTool
+      doc: 'The task records of `more_data`''s iterations so far: those carried in, then this iteration''s (a scattered phase''s one per item, none for a skipped one).'
+      inputs:
+        previous:
+          type:
+            type: array
+            items: File
+        rec__sweep:
+          type: 'Any?'
+        rec__select:
+          type: 'Any?'
+      outputs:
+        records:
+          type:
+            type: array
+            items: File
+      expression: '${ var out = inputs.previous.slice(); [inputs.rec__sweep, inputs.rec__select].forEach(function (r) { [].concat(r === null ? [] : r).forEach(function (f) { if (f !== null) out.push(f); }); }); return {"records": out}; }'
+    in:
+      previous: aiwf_records
+      rec__sweep: sweep/aiwf_record
+      rec__select: select/aiwf_record
+    out:
+    - records

@@ -39,6 +39,10 @@ inputs:
     type:
       type: array
       items: File
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   best_loss:
     type: float
@@ -56,8 +60,12 @@ outputs:
     type: File
     outputBinding:
       glob: best.npz
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/select.py --losses " + aiwf_words(inputs.losses) + " --rates " + aiwf_words(inputs.rates) + " --models " + aiwf_words(inputs.models) + " --best-loss " + aiwf_words("best_loss.json") + " --best-lr " + aiwf_words("best_lr.json") + " --best-model " + aiwf_words(("best.npz")); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/select.py --losses " + aiwf_words(inputs.losses) + " --rates " + aiwf_words(inputs.rates) + " --models " + aiwf_words(inputs.models) + " --best-loss " + aiwf_words("best_loss.json") + " --best-lr " + aiwf_words("best_lr.json") + " --best-model " + aiwf_words(("best.npz")); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "hpo", "phase": "select", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {}, "post": {"best_lr": ["json", "best_lr.json", []], "best_loss": ["json", "best_loss.json", []], "best_model": ["path", ("best.npz"), []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

@@ -33,6 +33,10 @@ inputs:
     type: File
   window:
     type: int
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   report:
     type: File
@@ -50,8 +54,12 @@ outputs:
       glob: queries.json
       loadContents: true
       outputEval: '$(JSON.parse(self[0].contents))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/compare.py --traj " + aiwf_words(inputs.traj) + " --log " + aiwf_words(inputs.log) + " --window " + aiwf_words(inputs.window) + " --out " + aiwf_words(("divergence.csv")) + " --detected-at " + aiwf_words("detected_at.json") + " --queries " + aiwf_words("queries.json"); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/compare.py --traj " + aiwf_words(inputs.traj) + " --log " + aiwf_words(inputs.log) + " --window " + aiwf_words(inputs.window) + " --out " + aiwf_words(("divergence.csv")) + " --detected-at " + aiwf_words("detected_at.json") + " --queries " + aiwf_words("queries.json"); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "twin", "phase": "compare", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {}, "post": {"detected_at": ["json", "detected_at.json", []], "queries": ["json", "queries.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

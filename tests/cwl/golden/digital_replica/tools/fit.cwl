@@ -35,6 +35,12 @@ inputs:
     type: Directory
   data:
     type: File
+  index:
+    type: int
+  iteration:
+    type: int
+  damping:
+    type: float
 outputs:
   model:
     type: File
@@ -50,8 +56,12 @@ outputs:
       glob: metrics.json
       loadContents: true
       outputEval: '$((function (v) { return {"one_step_rmse": v["one_step_rmse"]}; })(JSON.parse(self[0].contents)))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/fit.py --data " + aiwf_words(inputs.data) + " --out " + aiwf_words(("twin.npy")) + " --metrics " + aiwf_words("metrics.json"); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/fit.py --data " + aiwf_words(inputs.data) + " --out " + aiwf_words(("twin.npy")) + " --metrics " + aiwf_words("metrics.json"); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "twin", "phase": "fit", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {"damping": inputs.damping}, "post": {"metrics": ["json", "metrics.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

@@ -30,6 +30,11 @@ inputs:
     type: 'File?'
   carry__train_south__start:
     type: 'File?'
+  aiwf_records:
+    type:
+      type: array
+      items: File
+    default: []
   learning_rate:
     type: float
   local_epochs:
@@ -93,6 +98,11 @@ outputs:
       - name: accuracy
         type: float
     outputSource: evaluate/metrics
+  aiwf_records_next:
+    type:
+      type: array
+      items: File
+    outputSource: records__rounds/records
 steps:
   train_north:
     label: 'training train_north'
@@ -108,9 +118,13 @@ steps:
         valueFrom: '$((inputs.ref__iteration > 0 ? inputs.ref__carry__train_north__start : inputs.ref__setup__model))'
       local_epochs: local_epochs
       learning_rate: learning_rate
+      index:
+        default: 0
+      iteration: loop_iteration
     out:
     - model
     - metrics
+    - aiwf_record
   train_south:
     label: 'training train_south'
     doc: 'from federated.aiwf:55'
@@ -125,9 +139,13 @@ steps:
         valueFrom: '$((inputs.ref__iteration > 0 ? inputs.ref__carry__train_south__start : inputs.ref__setup__model))'
       local_epochs: local_epochs
       learning_rate: learning_rate
+      index:
+        default: 0
+      iteration: loop_iteration
     out:
     - model
     - metrics
+    - aiwf_record
   aggregate:
     label: 'task aggregate'
     doc: 'from federated.aiwf:66'
@@ -148,8 +166,12 @@ steps:
       project: project
       model: aggregate/model
       test: setup__test
+      index:
+        default: 0
+      iteration: loop_iteration
     out:
     - metrics
+    - aiwf_record
   loop__rounds:
     run:
       class: ExpressionTool
@@ -183,3 +205,31 @@ steps:
     - iteration
     - next__train_north__start
     - next__train_south__start
+  records__rounds:
+    run:
+      class: ExpressionTool
+      doc: 'The task records of `rounds`''s iterations so far: those carried in, then this iteration''s (a scattered phase''s one per item, none for a skipped one).'
+      inputs:
+        previous:
+          type:
+            type: array
+            items: File
+        rec__train_north:
+          type: 'Any?'
+        rec__train_south:
+          type: 'Any?'
+        rec__evaluate:
+          type: 'Any?'
+      outputs:
+        records:
+          type:
+            type: array
+            items: File
+      expression: '${ var out = inputs.previous.slice(); [inputs.rec__train_north, inputs.rec__train_south, inputs.rec__evaluate].forEach(function (r) { [].concat(r === null ? [] : r).forEach(function (f) { if (f !== null) out.push(f); }); }); return {"records": out}; }'
+    in:
+      previous: aiwf_records
+      rec__train_north: train_north/aiwf_record
+      rec__train_south: train_south/aiwf_record
+      rec__evaluate: evaluate/aiwf_record
+    out:
+    - records

@@ -31,6 +31,10 @@ inputs:
     type: File
   test:
     type: File
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   metrics:
     type:
@@ -44,8 +48,12 @@ outputs:
       glob: metrics.json
       loadContents: true
       outputEval: '$((function (v) { return {"loss": v["loss"], "accuracy": v["accuracy"]}; })(JSON.parse(self[0].contents)))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/evaluate.py --model " + aiwf_words(inputs.model) + " --test " + aiwf_words(inputs.test) + " --metrics " + aiwf_words("metrics.json"); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/evaluate.py --model " + aiwf_words(inputs.model) + " --test " + aiwf_words(inputs.test) + " --metrics " + aiwf_words("metrics.json"); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "federated", "phase": "evaluate", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {}, "post": {"metrics": ["json", "metrics.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

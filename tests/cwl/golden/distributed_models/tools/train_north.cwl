@@ -41,6 +41,10 @@ inputs:
     type: int
   learning_rate:
     type: float
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   model:
     type: File
@@ -56,8 +60,12 @@ outputs:
       glob: metrics.json
       loadContents: true
       outputEval: '$((function (v) { return {"loss": v["loss"]}; })(JSON.parse(self[0].contents)))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/train_local.py --data " + aiwf_words(inputs.data) + " --start " + aiwf_words(inputs.start) + " --epochs " + aiwf_words(inputs.local_epochs) + " --lr " + aiwf_words(inputs.learning_rate) + " --out " + aiwf_words(("north_model.npz")) + " --metrics " + aiwf_words("metrics.json"); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/train_local.py --data " + aiwf_words(inputs.data) + " --start " + aiwf_words(inputs.start) + " --epochs " + aiwf_words(inputs.local_epochs) + " --lr " + aiwf_words(inputs.learning_rate) + " --out " + aiwf_words(("north_model.npz")) + " --metrics " + aiwf_words("metrics.json"); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "federated", "phase": "train_north", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {"local_epochs": inputs.local_epochs, "learning_rate": inputs.learning_rate}, "post": {"metrics": ["json", "metrics.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

@@ -35,6 +35,11 @@ inputs:
       items: int
   carry__fit__history:
     type: 'File?'
+  aiwf_records:
+    type:
+      type: array
+      items: File
+    default: []
   degree:
     type: int
   grid__prior:
@@ -104,6 +109,11 @@ outputs:
       type: array
       items: int
     outputSource: score/next_seeds
+  aiwf_records_next:
+    type:
+      type: array
+      items: File
+    outputSource: records__steer/records
 steps:
   md__items:
     run:
@@ -197,9 +207,13 @@ steps:
         valueFrom: '$((inputs.ref__iteration > 0 ? inputs.ref__carry__fit__history : inputs.ref__grid__prior))'
       degree: degree
       trajs: md__stop/traj
+      index:
+        default: 0
+      iteration: loop_iteration
     out:
     - model
     - metrics
+    - aiwf_record
   score:
     label: 'inference score'
     doc: 'from steer_md.aiwf:53'
@@ -254,3 +268,25 @@ steps:
     - next__md__seed
     - next__md__history
     - next__fit__history
+  records__steer:
+    run:
+      class: ExpressionTool
+      doc: 'The task records of `steer`''s iterations so far: those carried in, then this iteration''s (a scattered phase''s one per item, none for a skipped one).'
+      inputs:
+        previous:
+          type:
+            type: array
+            items: File
+        rec__fit:
+          type: 'Any?'
+      outputs:
+        records:
+          type:
+            type: array
+            items: File
+      expression: '${ var out = inputs.previous.slice(); [inputs.rec__fit].forEach(function (r) { [].concat(r === null ? [] : r).forEach(function (f) { if (f !== null) out.push(f); }); }); return {"records": out}; }'
+    in:
+      previous: aiwf_records
+      rec__fit: fit/aiwf_record
+    out:
+    - records

@@ -33,6 +33,11 @@ inputs:
       items: File
   carry__refit__history:
     type: 'File?'
+  aiwf_records:
+    type:
+      type: array
+      items: File
+    default: []
   init__designs:
     type:
       type: array
@@ -86,6 +91,11 @@ outputs:
       type: array
       items: File
     outputSource: propose/designs
+  aiwf_records_next:
+    type:
+      type: array
+      items: File
+    outputSource: records__search/records
 steps:
   simulate__items:
     run:
@@ -141,10 +151,15 @@ steps:
       history:
         valueFrom: '$((inputs.ref__iteration > 0 ? inputs.ref__carry__refit__history : inputs.ref__init__history))'
       results: simulate/result
+      index:
+        default: 0
+      iteration: loop_iteration
+      per_round: per_round
     out:
     - model
     - metrics
     - best_error
+    - aiwf_record
   propose:
     label: 'inference propose'
     doc: 'from design.aiwf:48'
@@ -194,3 +209,25 @@ steps:
     - iteration
     - next__simulate__design
     - next__refit__history
+  records__search:
+    run:
+      class: ExpressionTool
+      doc: 'The task records of `search`''s iterations so far: those carried in, then this iteration''s (a scattered phase''s one per item, none for a skipped one).'
+      inputs:
+        previous:
+          type:
+            type: array
+            items: File
+        rec__refit:
+          type: 'Any?'
+      outputs:
+        records:
+          type:
+            type: array
+            items: File
+      expression: '${ var out = inputs.previous.slice(); [inputs.rec__refit].forEach(function (r) { [].concat(r === null ? [] : r).forEach(function (f) { if (f !== null) out.push(f); }); }); return {"records": out}; }'
+    in:
+      previous: aiwf_records
+      rec__refit: refit/aiwf_record
+    out:
+    - records

@@ -39,6 +39,12 @@ inputs:
     type:
       type: array
       items: File
+  index:
+    type: int
+  iteration:
+    type: int
+  per_round:
+    type: int
 outputs:
   model:
     type: File
@@ -60,8 +66,12 @@ outputs:
       glob: best_error.json
       loadContents: true
       outputEval: '$(JSON.parse(self[0].contents))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/refit.py --history " + aiwf_words(inputs.history) + " --model " + aiwf_words(("surrogate.npz")) + " --metrics " + aiwf_words("metrics.json") + " --best-error " + aiwf_words("best_error.json") + " " + aiwf_words(inputs.results); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/refit.py --history " + aiwf_words(inputs.history) + " --model " + aiwf_words(("surrogate.npz")) + " --metrics " + aiwf_words("metrics.json") + " --best-error " + aiwf_words("best_error.json") + " " + aiwf_words(inputs.results); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "design", "phase": "refit", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {"per_round": inputs.per_round}, "post": {"metrics": ["json", "metrics.json", []], "best_error": ["json", "best_error.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

@@ -29,6 +29,10 @@ inputs:
     type: Directory
   model:
     type: File
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   best:
     type: File
@@ -46,8 +50,12 @@ outputs:
       glob: flights.json
       loadContents: true
       outputEval: '$(JSON.parse(self[0].contents))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/report.py --model " + aiwf_words(inputs.model) + " --best " + aiwf_words(("best_design.json")) + " --misfit " + aiwf_words("misfit.json") + " --flights " + aiwf_words("flights.json"); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/report.py --model " + aiwf_words(inputs.model) + " --best " + aiwf_words(("best_design.json")) + " --misfit " + aiwf_words("misfit.json") + " --flights " + aiwf_words("flights.json"); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "design", "phase": "report", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {}, "post": {"misfit": ["json", "misfit.json", []], "flights": ["json", "flights.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'

@@ -41,6 +41,10 @@ inputs:
     type:
       type: array
       items: float
+  index:
+    type: int
+  iteration:
+    type: int
 outputs:
   ranking:
     type: File
@@ -58,8 +62,12 @@ outputs:
       glob: filter_error.json
       loadContents: true
       outputEval: '$(JSON.parse(self[0].contents))'
+  aiwf_record:
+    type: 'File?'
+    outputBinding:
+      glob: aiwf-record.json
 baseCommand:
 - bash
 - '-c'
 arguments:
-- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/rank.py --library " + aiwf_words(inputs.library) + " --scores " + aiwf_words(inputs.scores) + " --target " + aiwf_words(inputs.target_gap) + " --out " + aiwf_words(("ranking.csv")) + " --best " + aiwf_words("best.json") + " --filter-error " + aiwf_words("filter_error.json") + " --ids " + aiwf_words(inputs.ids) + " --gaps " + aiwf_words(inputs.gaps); return aiwf_cmd; }'
+- valueFrom: '${ var aiwf_cmd = "python3 " + aiwf_words(inputs.project) + "/scripts/rank.py --library " + aiwf_words(inputs.library) + " --scores " + aiwf_words(inputs.scores) + " --target " + aiwf_words(inputs.target_gap) + " --out " + aiwf_words(("ranking.csv")) + " --best " + aiwf_words("best.json") + " --filter-error " + aiwf_words("filter_error.json") + " --ids " + aiwf_words(inputs.ids) + " --gaps " + aiwf_words(inputs.gaps); aiwf_cmd = "bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\npython3 -c " + aiwf_q("import json, sys\nr = json.loads(sys.argv[1])\nfor name, (kind, path, fields) in sorted(r.pop(''post'').items()):\n    try:\n        v = json.load(open(path)) if kind == ''json'' else path\n        for f in fields:\n            v = v[f]\n    except (OSError, ValueError, KeyError, TypeError):\n        continue\n    r[''tracked''][name] = v\nr[''state''] = ''done''\njson.dump(r, open(''aiwf-record.json'', ''w''), indent=1, sort_keys=True)\n") + " " + aiwf_q(JSON.stringify({"workflow": "screen", "phase": "rank", "iteration": inputs.iteration, "index": inputs.index, "command": aiwf_cmd, "tracked": {}, "post": {"best": ["json", "best.json", []], "filter_error": ["json", "filter_error.json", []]}})) + " || echo \"aiwf: no task record written\" >&2"; return aiwf_cmd; }'
