@@ -138,7 +138,9 @@ def build_config(program: dict, args, run_dir: Path):
             provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
                                    worker_init=f"export PATH={python_bin}:$PATH"),
             worker_logdir_root=parsl_dir)
-        return Config(executors=[executor], run_dir=parsl_dir, strategy_period=0.2, max_idletime=3600,
+        # the worker pool's block is submitted at the first strategy poll, one period after
+        # start; a poll asks the interchange for its task count (a local round trip)
+        return Config(executors=[executor], run_dir=parsl_dir, strategy_period=0.1, max_idletime=3600,
                       internal_tasks_max_threads=8, initialize_logging=False)
     site = program["SITE"]
     executors = []
