@@ -153,18 +153,25 @@ class Launcher:
             return None
         for name in preload:  # imported once here, so that no child imports them
             importlib.import_module(name)
-        home = tempfile.mkdtemp(prefix="aiwf-launch-")  # mode 0700: only this user can connect
-        address = os.path.join(home, "s")
-        if len(address.encode()) > 100:  # pragma: no cover - AF_UNIX paths are short
-            os.rmdir(home)
+        try:
+            home = tempfile.mkdtemp(prefix="aiwf-launch-")  # mode 0700: only this user can connect
+        except OSError:  # pragma: no cover - no temporary directory: Parsl's own commands then
             return None
+        address = os.path.join(home, "s")
         listener = socket.socket(socket.AF_UNIX)
-        listener.bind(address)
-        listener.listen(16)
-        alive_r, alive_w = os.pipe()  # EOF when the driver ends: the launcher ends too
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
+        try:
+            if len(address.encode()) > 100:  # pragma: no cover - AF_UNIX paths are short
+                raise OSError("socket path too long")
+            listener.bind(address)
+            listener.listen(16)
+            alive_r, alive_w = os.pipe()  # EOF when the driver ends: the launcher ends too
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+        except OSError:  # pragma: no cover - no fork (memory, limits): Parsl's own commands then
+            listener.close()
+            _remove(address)
+            return None
         if pid == 0:  # the launcher
             code = 1
             try:
@@ -178,17 +185,29 @@ class Launcher:
         os.environ[ENV] = address
         return cls(pid, address, alive_w)
 
-    def stop(self) -> None:
-        """Ends the launcher (it ends any child still running) and removes its socket."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ends the launcher (it ends any child still running; killed after `timeout`
+        seconds) and removes its socket."""
+        import time
         os.environ.pop(ENV, None)
         os.close(self._alive_w)
-        os.waitpid(self.pid, 0)
-        home = os.path.dirname(self.address)
-        for path in (self.address, home):
-            try:
-                os.rmdir(path) if path == home else os.unlink(path)
-            except OSError:
-                pass
+        deadline = time.monotonic() + timeout
+        while os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+            if time.monotonic() > deadline:  # pragma: no cover - stuck on a client that stopped
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.005)
+        _remove(self.address)
+
+
+def _remove(address: str) -> None:
+    """The launcher's socket and its private directory."""
+    for path, remove in ((address, os.unlink), (os.path.dirname(address), os.rmdir)):
+        try:
+            remove(path)
+        except OSError:
+            pass
 
 
 def _serve(listener: socket.socket, alive_r: int) -> None:
@@ -260,6 +279,7 @@ def _fork_child(conn: socket.socket, inherited: list[int]) -> int | None:
     """Reads one request and forks its child; returns the child's pid (told to the
     client), or None when the request was unreadable. The child closes `inherited`, the
     launcher's own descriptors."""
+    conn.settimeout(10)  # a client that stopped halfway does not stop the launcher
     try:
         head, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, 3)
         if len(head) != HEADER.size or len(fds) != 3:
