@@ -199,7 +199,9 @@ class EmitContext:
 
     `plan` is what `aiwfc.plan.build_plan` returned (its `.plan` is the plan) when the
     backend `needs_plan`, else None. `options` holds target options from the command line
-    (`cwl_gpu`: "hint" | "requirement"). Diagnostics go to `sink` (the compilation's).
+    (`cwl_gpu`: "hint" | "requirement"; `track`: ("mlflow", URI or None) for `--track`,
+    ("none", None) for `--no-track`, None or absent when the sources decide — pass it to
+    `aiwfc.tracking.resolve_track`). Diagnostics go to `sink` (the compilation's).
     """
 
     comp: Compilation

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiwfc.diagnostics import Diagnostic, Severity
 from aiwfc.render import render_json, render_sarif, render_text, summary
+from aiwfc.tracking import parse_track
 
 
 def add_input_options(p: argparse.ArgumentParser, *, many: bool = False) -> None:
@@ -26,6 +27,31 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["text", "json", "sarif"], default="text",
                    help="diagnostics format (default: text)")
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
+
+
+def track_option(value: str) -> tuple[str, str | None]:
+    """argparse type of `--track`: aiwfc.tracking.parse_track, a usage error when it says no."""
+    track = parse_track(value)
+    if track is None:
+        raise argparse.ArgumentTypeError(f"expected mlflow, mlflow:URI or none, got `{value}`")
+    return track
+
+
+def add_track_options(p: argparse.ArgumentParser, when: str) -> None:
+    """`--track mlflow[:URI]` / `--no-track`: the command line's say in aiwfc.tracking.resolve_track
+    (it overrides the workflow's and the site's `track`); `when` says when the logging happens."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--track", metavar="mlflow[:URI]", type=track_option,
+                       help=f"log params, per-iteration metrics and model files to MLflow {when}; "
+                            "overrides the workflow's and the site's `track` setting")
+    group.add_argument("--no-track", action="store_true",
+                       help="no experiment tracking, whatever the workflow or site says (the task records remain)")
+
+
+def track_choice(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """The command line's tracking choice as resolve_track takes it: ("none", None) for
+    --no-track, the parsed --track, or None (the workflow and site decide)."""
+    return ("none", None) if args.no_track else args.track
 
 
 def parse_params(items: list[str]) -> dict[str, str] | None:

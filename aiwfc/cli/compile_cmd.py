@@ -12,6 +12,11 @@
    workflow's own source files are copied too, under DIR/source/ (beside the manifest):
    submit.sh copies both into the run, whose RO-Crate then carries the sources it names.
 
+`--track mlflow[:URI]` / `--no-track` override the workflow's and the site's `track`
+setting (aiwfc.tracking.resolve_track, as for `aiwfc run`); the backends read the choice
+from `EmitContext.options["track"]` (a Slurm run of a tracked workflow ends with a job
+that logs it to MLflow).
+
 Exit status: 0 written, 1 the input has errors, 2 usage or I/O problem (including a
 target that is not installed or cannot run yet).
 """
@@ -22,8 +27,8 @@ import argparse
 import sys
 
 from aiwfc.backend import Artefacts, EmitContext, discover_backends, report_capabilities
-from aiwfc.cli.common import (add_input_options, add_report_options, emit_diagnostics, failed, io_problem,
-                               parse_params)
+from aiwfc.cli.common import (add_input_options, add_report_options, add_track_options, emit_diagnostics, failed,
+                               io_problem, parse_params, track_choice)
 from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text, project_sources
 from aiwfc.output import OutputConflict, write_artefacts
 from aiwfc.pipeline import analyse
@@ -61,6 +66,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cwl-loop", choices=("ext", "native"), default="ext",
                    help="CWL: feedback loops as cwltool:Loop (default; cwltool --enable-ext) or as the "
                         "v1.3.0-dev1 native loop (cwltool --enable-dev)")
+    add_track_options(p, "from the run's last job (slurm)")
     add_report_options(p)
     p.set_defaults(run=run)
 
@@ -123,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"target(s) {', '.join(unavailable)} need the planner (aiwfc.plan), "
                       "which is not available in this build")
 
-    options = {"cwl_gpu": args.cwl_gpu, "cwl_loop": args.cwl_loop}
+    # track: --no-track / --track, as aiwfc.tracking.resolve_track takes it (None: the sources decide)
+    options = {"cwl_gpu": args.cwl_gpu, "cwl_loop": args.cwl_loop, "track": track_choice(args)}
     emitted: list[tuple[str, Artefacts]] = []
     plan = None
     for target in targets:

@@ -113,8 +113,9 @@ class SlurmBackend(Backend):
         out.add("submit.sh", submit_text(sc, layout, len(layout.units)), executable=True)
         out.add("status.sh", status_text(sc.workflow, sc.source), executable=True)
         out.add("cancel.sh", cancel_text(sc.workflow, sc.source), executable=True)
-        # a tracked workflow (its `track`, else its site's): the run's last job logs it to MLflow
-        track = resolve_track(None, ctx.workflow.track, ctx.site.track if ctx.site else None)
+        # a tracked workflow (compile's --track/--no-track, its `track`, else its site's):
+        # the run's last job logs it to MLflow
+        track = resolve_track(ctx.options.get("track"), ctx.workflow.track, ctx.site.track if ctx.site else None)
         out.add("lib.sh", lib_text(sc, layout, track))
         if track is not None:
             out.add(FINISH_SCRIPT, finish_script(sc, track[1]), executable=True)

@@ -1,0 +1,72 @@
+"""`aiwfc compile --track mlflow[:URI]` / `--no-track`: the command line's say over Slurm tracking.
+
+The same precedence as `aiwfc run` (aiwfc.tracking.resolve_track): the option beats the
+workflow's and the site's `track`; with `--track` an untracked workflow's run ends with the
+finish job that logs it (lib.sh submits it, jobs/aiwf_finish.sbatch runs aiwfc.tracking),
+with `--no-track` a tracked one has none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiwfc.cli import main
+from tests.provenance.test_slurm_finish import SITE, WORKFLOW
+
+FINISH_LINES = ('  # tracked workflow: the last job summarises the run and logs it to MLflow\n'
+                '  d=$(aiwf_join "afterany:${REP[fit]}")\n'
+                '  aiwf_sbatch finish 0 finish "$d" "$AIWF_HOME/jobs/aiwf_finish.sbatch" > /dev/null\n}\n')
+
+
+def compile_with(tmp_path: Path, track: str | None, *options: str) -> Path:
+    line = f'  track = "{track}"\n' if track else ""
+    (tmp_path / "tiny.aiwf").write_text(WORKFLOW.format(site=SITE.format(track=""), track=line))
+    out = tmp_path / "out"
+    assert main(["compile", str(tmp_path / "tiny.aiwf"), "--site", "lab", "--target", "slurm", "-o", str(out),
+                 *options]) == 0
+    return out
+
+
+@pytest.mark.parametrize("option, uri", [(["--track", "mlflow"], None),
+                                         (["--track", "mlflow:file:///srv/mlruns"], "file:///srv/mlruns")])
+def test_track_option_adds_the_finish_job_to_an_untracked_workflow(tmp_path, option, uri):
+    out = compile_with(tmp_path, None, *option)
+    assert (out / "lib.sh").read_text().endswith(FINISH_LINES)
+    finish = (out / "jobs" / "aiwf_finish.sbatch").read_text()
+    assert ('  python3 -m aiwfc.tracking "$AIWF_RUN"' + (f" {uri}" if uri else "") + " || "
+            'echo "aiwf: logging the run to MLflow failed; the task records remain" >&2\n') in finish
+
+
+def test_track_option_uri_beats_the_workflows(tmp_path):
+    out = compile_with(tmp_path, "mlflow:http://wf:5000", "--track", "mlflow:http://cli:5000")
+    assert '  python3 -m aiwfc.tracking "$AIWF_RUN" http://cli:5000 || ' in \
+        (out / "jobs" / "aiwf_finish.sbatch").read_text()
+
+
+def test_no_track_drops_the_finish_job_of_a_tracked_workflow(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    tracked = compile_with(tmp_path / "a", "mlflow")
+    assert (tracked / "lib.sh").read_text().endswith(FINISH_LINES)
+    out = compile_with(tmp_path / "b", "mlflow", "--no-track")
+    assert not (out / "jobs" / "aiwf_finish.sbatch").exists()
+    lib = (out / "lib.sh").read_text()
+    assert "finish" not in lib and lib.endswith('aiwf_submit_main() {\n  local d\n  d=""\n'
+                                                '  aiwf_submit__fit 0 "$d"\n}\n')
+    # the rest of the tree is the untracked workflow's
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
+        sorted(p.relative_to(tracked).as_posix() for p in tracked.rglob("*") if p.is_file()
+               and p.name != "aiwf_finish.sbatch")
+
+
+def test_track_and_no_track_exclude_each_other_and_bad_values_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compile", "x.aiwf", "--target", "slurm", "-o", "out", "--track", "mlflow", "--no-track"])
+    assert e.value.code == 2
+    assert "argument --no-track: not allowed with argument --track" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["compile", "x.aiwf", "--target", "slurm", "-o", "out", "--track", "wandb"])
+    assert e.value.code == 2
+    assert "argument --track: expected mlflow, mlflow:URI or none, got `wandb`" in capsys.readouterr().err
