@@ -20,11 +20,17 @@ import sys
 
 WARM_START = """import json, os, runpy, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+class WithoutBoto:  # as aiwf_launch.WithoutBoto: Parsl's AWS provider would import boto3 (unused)
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("boto3", "botocore"):
+            raise ImportError(name)
+sys.meta_path.insert(0, WithoutBoto())
 try:
     import parsl.app.app, parsl.executors
     import parsl.executors.high_throughput.interchange, parsl.executors.high_throughput.process_worker_pool
 except ImportError:
     pass
+del sys.meta_path[0]
 if os.environ.get("AIWF_TIMELINE"):
     with open(os.environ["AIWF_TIMELINE"], "a") as f:
         f.write(f"{__import__('time').time():.6f} warm: parsl imported\\n")

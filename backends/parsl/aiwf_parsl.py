@@ -76,14 +76,15 @@ import aiwf_launch  # noqa: E402 - how the local executor's processes start (bes
 import aiwf_task  # noqa: E402 - the shared runtime beside this file
 
 try:  # --help and a clear message work without parsl
-    import parsl
-    from parsl.app.app import bash_app, join_app
-    from parsl.config import Config
-    from parsl.executors import HighThroughputExecutor
-    from parsl.launchers import SingleNodeLauncher
-    from parsl.providers import LocalProvider, SlurmProvider
-    from parsl.addresses import address_by_hostname
-    from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+    with aiwf_launch.WithoutBoto():
+        import parsl
+        from parsl.app.app import bash_app, join_app
+        from parsl.config import Config
+        from parsl.executors import HighThroughputExecutor
+        from parsl.launchers import SingleNodeLauncher
+        from parsl.providers import LocalProvider, SlurmProvider
+        from parsl.addresses import address_by_hostname
+        from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
 except ImportError:  # pragma: no cover - checked by main()
     parsl = None
 
