@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aiwfc.runrecords import load_run
+from aiwfc.runrecords import load_run, run_dir_main
 
 __all__ = ["CRATE_NAME", "PROFILES", "SOURCE_DIR", "crate_entities", "write_crate"]
 
@@ -239,16 +239,8 @@ def write_crate(run_dir: str | Path, program_dir: str | Path | None = None) -> s
 
 def main(argv: list[str] | None = None) -> int:
     """`python3 -m aiwfc.provenance RUN [PROGRAM]`: write the crate of a run (e.g. from Slurm's status.sh)."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or len(argv) > 2 or argv[0].startswith("-"):
-        print("usage: python3 -m aiwfc.provenance RUN_DIR [PROGRAM_DIR]", file=sys.stderr)
-        return 2
-    if not Path(argv[0]).is_dir():
-        print(f"aiwfc: {argv[0]}: no such directory", file=sys.stderr)
-        return 2
-    print(write_crate(argv[0], argv[1] if len(argv) > 1 else None))
-    return 0
-
+    return run_dir_main(sys.argv[1:] if argv is None else argv, "python3 -m aiwfc.provenance RUN_DIR [PROGRAM_DIR]",
+                        write_crate)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,11 +15,12 @@ records flattened with dots, and a foreach phase's items told apart as `phase[I]
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["RUN_JSON", "RunRecord", "load_run", "find_runs", "final_metrics", "tracked_set"]
+__all__ = ["RUN_JSON", "RunRecord", "load_run", "find_runs", "final_metrics", "tracked_set", "run_dir_main"]
 
 RUN_JSON = "run.json"
 _TASK_KEYS = ("phase", "iteration", "index", "values", "command", "params", "datasets", "input_files", "image")
@@ -158,3 +159,19 @@ def tracked_set(run: RunRecord) -> set[tuple[str, int, int, str]]:
         return v
     return {(t["phase"], t["iteration"], t["index"], json.dumps(norm(t.get("values") or {}), sort_keys=True))
             for t in run.tracked}
+
+
+def run_dir_main(argv: list[str], usage: str, act: Callable[[str, str | None], str]) -> int:
+    """The command line of a tool over one run directory (`python3 -m aiwfc.tracking RUN [URI]`,
+    `python3 -m aiwfc.provenance RUN [PROGRAM]`, run from a Slurm job as well): RUN and an
+    optional second argument; prints the line `act(RUN, SECOND)` returns. Exit status 0, also
+    when that line says nothing could be recorded (a record of the run is not part of its
+    outcome); 2 for usage or a missing run directory."""
+    if not argv or len(argv) > 2 or argv[0].startswith("-"):
+        print(f"usage: {usage}", file=sys.stderr)
+        return 2
+    if not Path(argv[0]).is_dir():
+        print(f"aiwfc: {argv[0]}: no such directory", file=sys.stderr)
+        return 2
+    print(act(argv[0], argv[1] if len(argv) > 1 else None), flush=True)
+    return 0

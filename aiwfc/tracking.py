@@ -35,7 +35,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aiwfc.runrecords import run_dir_main
+
 __all__ = ["parse_track", "resolve_track", "track_run", "default_uri", "main"]
+
 
 def parse_track(value: str) -> tuple[str, str | None] | None:
     """`mlflow` or `mlflow:URI` -> ("mlflow", URI or None); `none` -> ("none", None);
@@ -161,16 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Exit status 0 also when nothing could be logged (mlflow missing): the notice says so,
     and tracking is a record of the run, not part of its outcome; 2 for usage."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or len(argv) > 2 or argv[0].startswith("-"):
-        print("usage: python3 -m aiwfc.tracking RUN_DIR [URI]", file=sys.stderr)
-        return 2
-    if not Path(argv[0]).is_dir():
-        print(f"aiwfc: {argv[0]}: no such directory", file=sys.stderr)
-        return 2
-    print(track_run(argv[0], argv[1] if len(argv) > 1 else None), flush=True)
-    return 0
-
+    return run_dir_main(sys.argv[1:] if argv is None else argv, "python3 -m aiwfc.tracking RUN_DIR [URI]", track_run)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 from tests.integration.slurm_examples import example_copy
 from tests.integration.test_slurm_backend import WAIT, compile_slurm, submit, wait_run
-from tests.provenance.conftest import HPO_PARAMS
+from tests.provenance.conftest import HPO_PARAMS, assert_hpo_logged
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -48,7 +47,7 @@ def tracked_copy(tmp_path: Path, track: str) -> Path:
 
 
 def test_tracked_slurm_run_logs_itself_to_mlflow_and_carries_its_sources(slurm_cluster, tmp_path):
-    mlflow_tracking = pytest.importorskip("mlflow.tracking", reason="mlflow is not installed")
+    pytest.importorskip("mlflow.tracking", reason="mlflow is not installed")
     store = (tmp_path / "store").as_uri()
     path = tracked_copy(tmp_path, f"mlflow:{store}")
     env = dict(slurm_cluster.env)
@@ -64,26 +63,7 @@ def test_tracked_slurm_run_logs_itself_to_mlflow_and_carries_its_sources(slurm_c
     assert "MLflow: experiment hpo, run " in log and log.rstrip().endswith(f" at {store}"), log
     assert json.loads((run / "run.json").read_text())["state"] == "completed"
 
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    client = mlflow_tracking.MlflowClient(tracking_uri=store)
-    experiment = client.get_experiment_by_name("hpo")
-    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
-    assert sorted(runs) == ["run", "select", "sweep[0]", "sweep[1]", "sweep[2]"]
-    parent = runs["run"]
-    assert parent.info.status == "FINISHED"
-    assert parent.data.params == {"epochs": "40", "lrs": "[0.3, 0.1, 0.03]", "max_rounds": "2",
-                                  "samples_per_sim": "12", "sims_per_round": "2", "target_loss": "0.004"}
-    for i, lr in enumerate(["0.3", "0.1", "0.03"]):
-        sweep = runs[f"sweep[{i}]"]
-        assert sweep.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        assert sweep.data.params == {"epochs": "40", "lr": lr, "lrs": "[0.3, 0.1, 0.03]"}
-        history = client.get_metric_history(sweep.info.run_id, "metrics.loss")
-        assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
-            (k, json.loads((run / f"tasks/sweep/i{k}/{i}/metrics.json").read_text())["loss"]) for k in (0, 1)]
-        assert [a.path for a in client.list_artifacts(sweep.info.run_id, "i1")] == [f"i1/model_{i}.npz"]
-    best = client.get_metric_history(runs["select"].info.run_id, "best_loss")
-    assert [(m.step, m.value) for m in sorted(best, key=lambda m: m.step)] == [
-        (k, json.loads((run / f"tasks/select/i{k}/0/best_loss.json").read_text())) for k in (0, 1)]
+    assert_hpo_logged(store, run)
 
     # the crate the finish job wrote carries the sources (aiwfc compile copied them, submit.sh into the run)
     rocrate = pytest.importorskip("rocrate.rocrate", reason="rocrate is not installed")
