@@ -3,16 +3,20 @@
 Slurm and Parsl tasks run through the shared runtime, which writes
 `RUN/tasks/<phase>/i<K>/<I>/task.json` itself. A CWL tool runs in a sandbox that cwltool
 deletes, so a tracked phase's tool writes its record as an output file instead
-(`aiwf-record.json`: workflow, phase, iteration, index, command, state and the `tracked`
-values, as in task.json), and the workflow outputs them all (`aiwf_record__<phase>`, and
-`aiwf_records__<loop>` for every iteration of a loop; see aiwfc_backends.cwl). This module
-puts them where `aiwfc runs`, the RO-Crate builder and `aiwfc.tracking` read records:
+(`aiwf-record.json`, with the fields of task.json: params, dataset versions and hashes,
+input file hashes, image, command and the `tracked` values), and the workflow outputs them
+all (`aiwf_record__<phase>`, and `aiwf_records__<loop>` for every iteration of a loop; see
+aiwfc_backends.cwl), with the run spec they refer to (`aiwf_spec`: the workflow.json Slurm
+and Parsl run from). This module puts them where `aiwfc runs`, the RO-Crate builder and
+`aiwfc.tracking` read them: the records under RUN/tasks, the spec as RUN/cwl/workflow.json
+(aiwfc.runrecords.SPEC_DIRS), so that `python -m aiwfc.tracking RUN` logs the run:
 
     cwltool --enable-ext --outdir OUT hpo.cwl hpo.inputs.yml > outputs.json
     python -m aiwfc.cwlrecords outputs.json RUN
 
-A record's file outputs are recorded by their path inside the task directory, which is
-what aiwfc.runrecords.tracked_set compares anyway (paths reduced to their names).
+Paths in the records (command, inputs, input files, outputs) are those inside cwltool's
+sandboxes, which are gone after the run: a file's content is in its sha256, and
+aiwfc.runrecords.tracked_set compares paths by their names anyway.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-__all__ = ["RECORD_OUTPUTS", "record_files", "import_records", "main"]
+__all__ = ["RECORD_OUTPUTS", "SPEC_OUTPUT", "SPEC_PATH", "record_files", "import_records", "main"]
 
 RECORD_OUTPUTS = ("aiwf_record__", "aiwf_records__")
+SPEC_OUTPUT = "aiwf_spec"
+SPEC_PATH = "cwl/workflow.json"  # in the run directory (aiwfc.runrecords.SPEC_DIRS)
 
 
 def _files(value: Any) -> list[str]:
@@ -45,9 +51,14 @@ def record_files(outputs: dict[str, Any]) -> list[str]:
 
 
 def import_records(outputs: dict[str, Any], run_dir: str | Path) -> list[Path]:
-    """Writes RUN/tasks/<phase>/i<K>/<I>/task.json for every record; returns their paths."""
+    """Writes RUN/tasks/<phase>/i<K>/<I>/task.json for every record, and the run spec as
+    RUN/cwl/workflow.json when the outputs carry it; returns the records' paths."""
     run = Path(run_dir)
     written = []
+    for f in _files(outputs.get(SPEC_OUTPUT)):
+        spec = json.loads(Path(f).read_text(encoding="utf-8"))  # a damaged spec is refused, not copied
+        (run / SPEC_PATH).parent.mkdir(parents=True, exist_ok=True)
+        (run / SPEC_PATH).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for f in record_files(outputs):
         rec = json.loads(Path(f).read_text(encoding="utf-8"))
         target = run / "tasks" / str(rec["phase"]) / f"i{int(rec['iteration'])}" / str(int(rec["index"])) / "task.json"
@@ -70,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aiwfc: {argv[0]}: cannot read the task records: {e}", file=sys.stderr)
         return 2
     print(f"{len(written)} task record(s) -> {Path(argv[1]) / 'tasks'}")
+    if (Path(argv[1]) / SPEC_PATH).is_file():
+        print(f"run spec -> {Path(argv[1]) / SPEC_PATH}")
     return 0
 
 

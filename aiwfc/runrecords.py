@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["RUN_JSON", "RunRecord", "load_run", "find_runs", "final_metrics", "tracked_set", "run_dir_main"]
+__all__ = ["RUN_JSON", "RunRecord", "load_run", "find_runs", "final_metrics", "tracked_set", "run_dir_main",
+           "SPEC_DIRS", "run_spec"]
 
 RUN_JSON = "run.json"
+# where a run directory keeps the spec it ran from (workflow.json, format aiwf-runtime/1):
+# `aiwfc run` in RUN/program, a Slurm run in RUN/slurm, a cwltool run converted by aiwfc.cwlrecords in RUN/cwl
+SPEC_DIRS = ("program", "slurm", "cwl")
 _TASK_KEYS = ("phase", "iteration", "index", "values", "command", "params", "datasets", "input_files", "image")
 
 
@@ -95,6 +99,16 @@ def load_run(run_dir: str | Path) -> RunRecord | None:
         return None
     return RunRecord(path, workflow, info["state"], info["params"], tracked,
                      summary if isinstance(summary, dict) else {})
+
+
+def run_spec(run_dir: str | Path) -> dict[str, Any]:
+    """The spec a run ran from (see SPEC_DIRS), or {} when it has none: it tells a phase's
+    params from its metrics, and its foreach from a single task."""
+    for d in SPEC_DIRS:
+        spec = _read_json(Path(run_dir) / d / "workflow.json")
+        if isinstance(spec, dict):
+            return spec
+    return {}
 
 
 def find_runs(paths: list[str | Path]) -> list[RunRecord]:

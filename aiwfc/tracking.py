@@ -17,7 +17,8 @@ The default store is a local file store `RUN/mlruns` (MLflow 3 keeps the file st
 maintenance mode, so MLFLOW_ALLOW_FILE_STORE is set for it). When mlflow is not
 importable, nothing is logged and `track_run` returns a notice: the plain records stay.
 Logging happens in the `aiwfc run` process after the engine ends, so the compute nodes
-need no mlflow. A Slurm run of a tracked workflow logs from its last job (`jobs/finish.sbatch`
+need no mlflow. A cwltool run is logged the same way once `python -m aiwfc.cwlrecords`
+has put its task records and spec into a run directory. A Slurm run of a tracked workflow logs from its last job (`jobs/finish.sbatch`
 runs `python3 -m aiwfc.tracking RUN [URI]`), where the cluster's python3 may lack
 aiwfc or mlflow: then it prints why and the plain records stay.
 
@@ -35,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aiwfc.runrecords import run_dir_main
+from aiwfc.runrecords import load_run, run_dir_main, run_spec
 
 __all__ = ["parse_track", "resolve_track", "track_run", "default_uri", "main"]
 
@@ -94,9 +95,11 @@ def track_run(run_dir: str | Path, uri: str | None = None) -> str:
         from mlflow.tracking import MlflowClient  # an optional extra (aiwfc[track]), not a dependency
     except ImportError:
         return "no MLflow tracking: mlflow is not installed (pip install 'aiwfc[track]'); the task records remain"
-    # the program's spec: `aiwfc run` keeps it in RUN/program, a Slurm run in RUN/slurm
-    spec = _read(run_path / "program" / "workflow.json") or _read(run_path / "slurm" / "workflow.json") or {}
+    spec = run_spec(run_path)  # aiwfc run's RUN/program, Slurm's RUN/slurm, a converted CWL run's RUN/cwl
     summary = _read(run_path / "run.json") or {}
+    if "state" not in summary:  # no run.json yet (a CWL run has none): the state of its task records
+        found_run = load_run(run_path)
+        summary["state"] = found_run.state if found_run is not None else "empty"
     workflow = summary.get("workflow") or spec.get("workflow") or "workflow"
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(workflow)

@@ -6,7 +6,10 @@
   and every tracked param is a workflow output, so `cwltool --provenance` records them;
   so is every tracked phase's task record, every loop iteration's included, which
   `python -m aiwfc.cwlrecords OUTPUTS.json RUN` turns into the RUN/tasks/... records
-  the Slurm and Parsl runs write);
+  the Slurm and Parsl runs write, with the same fields);
+* `workflow.json`: the run spec Slurm and Parsl run from (aiwfc_backends.runtime.spec), when
+  a phase is tracked: the tools' records take its params, datasets and images, and the
+  workflow passes it to its outputs (`aiwf_spec`), where cwlrecords finds it;
 * `tools/<phase>.cwl`: one CommandLineTool per phase (services have none: they run
   inside their clients' tools, see tool.py);
 * `loops/<loop>.cwl`: each feedback loop's body, run under `cwltool:Loop`
@@ -36,10 +39,12 @@ from aiwfc_backends.cwl.js import ValueRef
 from aiwfc_backends.cwl.tool import RECORD_OUTPUT, ToolOptions, build_tool, project_relative
 from aiwfc_backends.cwl.types import cwl_type, optional
 from aiwfc_backends.cwl.workflow import FILES, RECORDS, Place, WorkflowBuilder
+from aiwfc_backends.runtime.spec import SPEC_FILE, build_spec, spec_text
 
-__all__ = ["CwlBackend", "LOOP_FORMS"]
+__all__ = ["CwlBackend", "LOOP_FORMS", "SPEC_OUTPUT"]
 
 LOOP_FORMS = ("ext", "native")
+SPEC_OUTPUT = "aiwf_spec"  # the runtime spec: input aiwf_spec_file (default: the file beside) passed to the outputs
 
 
 class CwlBackend(Backend):
@@ -92,12 +97,14 @@ class CwlBackend(Backend):
         gpu_req = ctx.options.get("cwl_gpu") == "requirement"
         builds = image_builds(ctx.comp, wf)
         order = build_graph(ctx.comp.program, wf).topo_order()
-        out = Artefacts()
+        # the spec Slurm and Parsl run from: task records name the same params, datasets and images
+        runtime_spec = build_spec(ctx)
         tools, tool_paths = {}, {}
         for ph in wf.phases:
             if ph.kind == "service":
                 continue
             opts = self._tool_options(ctx, scope, plan, ph, builds, gpu_req)
+            opts.spec = runtime_spec["phases"].get(ph.name)
             where = ctx.source_name(ph.span.file) + f":{ph.span.line}" if ph.span else ctx.source
             spec = build_tool(scope, typer, ph, opts, label=f"{ph.kind} {ph.name}",
                               doc=f"Phase `{ph.name}` ({ph.kind}) of workflow `{wf.name}`, from {where}."
@@ -130,6 +137,12 @@ class CwlBackend(Backend):
             builder.add_loop(main, fb, body, f"loops/{fb.name}.cwl")
             done.update(body_order)
         self._outputs(builder, main, wf, scope)
+        if any(k.startswith(("aiwf_record__", f"{RECORDS}__")) for k in main.outputs):
+            # task records: cwlrecords reads the spec from the outputs, beside the records
+            main.inputs[f"{SPEC_OUTPUT}_file"] = {"type": "File", "default": {"class": "File", "location": SPEC_FILE},
+                                        "doc": "the run spec (format aiwf-runtime/1) the task records refer to"}
+            main.outputs[SPEC_OUTPUT] = {"type": "File", "outputSource": f"{SPEC_OUTPUT}_file",
+                                         "doc": "the run spec, for python -m aiwfc.cwlrecords"}
         title = f"CWL Workflow of aiwf workflow `{wf.name}`."
         docs: dict[str, str] = {}
         docs[f"{wf.name}.cwl"] = dump_document(builder.document(
@@ -154,6 +167,8 @@ class CwlBackend(Backend):
         result = Artefacts()
         for path in [f"{wf.name}.cwl", f"{wf.name}.inputs.yml", *sorted(p for p in docs if "/" in p)]:
             result.add(path, docs[path])
+        if SPEC_OUTPUT in main.outputs:
+            result.add(SPEC_FILE, spec_text(runtime_spec))
         return result
 
     # ------------------------------------------------------------ helpers

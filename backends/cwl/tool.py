@@ -17,8 +17,11 @@ What CWL does not have is built around the command, in the same script:
   stopped (SIGTERM) when the command ends; the service's outputs are outputs of the
   client's tool (`svc__<name>__<port>`);
 * task records (a phase with `track = [...]`): after a successful command, python3 writes
-  `aiwf-record.json` (phase, iteration, index, command, `tracked` values as the shared
-  runtime records them in task.json), the tool's output `aiwf_record`; the workflow
+  `aiwf-record.json` with the fields of the shared runtime's task.json (RECORD_SCRIPT): the
+  expanded command, item, inputs, the params the phase reads, its datasets (declared version,
+  content hash of one read whole), the sha256 of its input files, its image (name, recipe
+  hash) and outputs, and the `tracked` values, all named as in the runtime spec the Slurm and
+  Parsl backends run from (ToolOptions.spec); the tool's output `aiwf_record`. The workflow
   collects them and `python -m aiwfc.cwlrecords` turns them into RUN/tasks/... records.
 """
 
@@ -37,28 +40,85 @@ from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_ex
 from aiwfc_backends.cwl.types import cwl_type, optional, value_output_eval
 
 __all__ = ["Feed", "ToolSpec", "ToolOptions", "build_tool", "MIB", "service_outputs", "project_relative",
-           "project_dataset_items", "RECORD_OUTPUT", "RECORD_FILE"]
+           "project_dataset_items", "RECORD_OUTPUT", "RECORD_FILE", "RECORD_SCRIPT"]
 
 MIB = 1024 * 1024
 CWLTOOL_NS = "http://commonwl.org/cwltool#"
 ADDRESS_WAIT_STEPS = 1200  # x 0.05 s: how long a client waits for its service's address
 RECORD_OUTPUT = "aiwf_record"
 RECORD_FILE = "aiwf-record.json"
-# Completes a task record (argv[1]: what the JavaScript knew before the command) with the
-# tracked outputs' values, read as the shared runtime reads them; stdlib only.
-_RECORD_PY = (
-    "import json, sys\n"
-    "r = json.loads(sys.argv[1])\n"
-    "for name, (kind, path, fields) in sorted(r.pop('post').items()):\n"
-    "    try:\n"
-    "        v = json.load(open(path)) if kind == 'json' else path\n"
-    "        for f in fields:\n"
-    "            v = v[f]\n"
-    "    except (OSError, ValueError, KeyError, TypeError):\n"
-    "        continue\n"
-    "    r['tracked'][name] = v\n"
-    "r['state'] = 'done'\n"
-    f"json.dump(r, open('{RECORD_FILE}', 'w'), indent=1, sort_keys=True)\n")
+# Completes a task record (argv[1]: what the JavaScript knew before the command; argv[2]: when
+# the command started) as the shared runtime (aiwf_task.py) writes task.json: outputs read as
+# it reads them, input files and datasets hashed as it hashes them (sha256 of a file, or of a
+# directory's sorted (relative path, file sha256) lines; none above 1000 files / 256 MiB), the
+# same cache key. stdlib only: it runs in the task's image.
+RECORD_SCRIPT = """import hashlib, json, os, socket, sys, time
+r = json.loads(sys.argv[1])
+def sha(p):
+    h = hashlib.sha256()
+    with open(p, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''):
+            h.update(b)
+    return h.hexdigest()
+def tree(p):
+    if os.path.isfile(p):
+        return sha(p)
+    if not os.path.isdir(p):
+        return None
+    fs = sorted(os.path.relpath(os.path.join(d, n), p).split(os.sep) for d, _, ns in os.walk(p) for n in ns
+                if os.path.isfile(os.path.join(d, n)))
+    if len(fs) > 1000 or sum(os.path.getsize(os.path.join(p, *f)) for f in fs) > 256 << 20:
+        return None
+    h = hashlib.sha256()
+    for f in fs:
+        h.update(('/'.join(f) + '\\0' + sha(os.path.join(p, *f)) + '\\n').encode())
+    return h.hexdigest()
+def stamp(t):
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%03dZ' % int(t % 1 * 1000)
+t1 = time.time()
+try:
+    t0 = float(sys.argv[2])
+except (IndexError, ValueError):
+    t0 = t1
+outs = {}
+for name, (kind, path) in sorted(r.pop('outs').items()):
+    try:
+        outs[name] = json.load(open(path)) if kind == 'json' else os.path.abspath(path)
+    except (OSError, ValueError):
+        pass
+r['outputs'] = outs
+for name, (head, fields) in sorted(r.pop('post').items()):
+    try:
+        v = outs[head]
+        for f in fields:
+            v = v[f]
+    except (KeyError, TypeError, IndexError):
+        continue
+    r['tracked'][name] = v
+files = []
+for name in r.pop('paths'):
+    v = r['inputs'].get(name)
+    files += v if isinstance(v, list) else [v]
+item = r['item']
+if isinstance(item, str) and os.path.isabs(item) and os.path.exists(item):
+    files.append(item)
+r['input_files'] = {p: tree(p) for p in files if isinstance(p, str)}
+for d in r['datasets'].values():
+    d['sha256'] = tree(d['path']) if d.pop('whole') and d['version'] is None else None
+key = {'command': r['command'], 'inputs': r['inputs'], 'input_files': r['input_files'],
+       'datasets': {n: d['sha256'] for n, d in r['datasets'].items()},
+       'image': r['image']['recipe_hash'] if r['image'] else None, 'item': item, 'env': r.pop('env')}
+r['key'] = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+s = round(t1 - t0, 3)
+once = not r.pop('retries')
+r.update(state='done', exit=0, error=None, reason=None, start=stamp(t0), end=stamp(t1), seconds=s,
+         attempts=1 if once else None, attempt_log=[{'attempt': 1, 'exit': 0, 'seconds': s, 'error': None}] if once
+         else [], launch=None, host=socket.gethostname(), log_tail='')
+json.dump(r, open('""" + RECORD_FILE + """', 'w'), indent=1, sort_keys=True)
+"""
+# JSON.stringify's replacer in a record: a File or Directory value is its path, as in task.json
+_PATHS_REPLACER = ('function (k, v) { return (v !== null && typeof v === "object" && '
+                   '(v["class"] === "File" || v["class"] === "Directory")) ? v.path : v; }')
 
 
 @dataclass(frozen=True)
@@ -92,6 +152,7 @@ class ToolOptions:
     docker: str | None = None
     staged: frozenset[str] = frozenset()
     env: dict[str, str] = field(default_factory=dict)
+    spec: dict[str, Any] | None = None  # the phase's runtime-spec entry: what its task record names
 
 
 @dataclass
@@ -251,33 +312,63 @@ def _q(js: str) -> str:
     return f"aiwf_q({js})"
 
 
-def _record_script(phase: ir.Phase, render: _Renderer, inputs: _Inputs) -> str:
+def _record_script(phase: ir.Phase, render: _Renderer, inputs: _Inputs, spec: dict[str, Any]) -> str:
     """JavaScript for the shell text that writes the task record after the command (see the
-    module docstring): values of inputs, params and the foreach variable are known before the
-    command runs; outputs are read after it (`post`: kind, path, metric fields)."""
+    module docstring). `spec` is the phase's entry of the runtime spec (aiwfc_backends.runtime.spec,
+    the one Slurm and Parsl run from), so the record names the same params, datasets (declared
+    version) and image (recipe hash) as theirs. What JavaScript knows before the command is
+    written into the record: the item, input values, params, the datasets' directories and the
+    expanded command (`aiwf_command`); outputs and hashes are read after it (RECORD_SCRIPT)."""
+    def ref(name: str) -> str:
+        return render.value(ast.Ref(parts=tuple(ast.Name(p, phase.span) for p in name.split(".")), span=phase.span))
+
     index = inputs.need("index", "int", Feed("index"))
     iteration = inputs.need("iteration", "int", Feed("iteration"))
     pre, post = [], []
     for name in phase.track:
         head, *fields = name.split(".")
-        out = phase.output(head)
-        if out is not None:
-            where = render.path_text(out) if out.type.is_path else json.dumps(f"{out.name}.json")
-            kind = "path" if out.type.is_path else "json"
-            post.append(f"{json.dumps(name)}: [{json.dumps(kind)}, {where}, {json.dumps(fields)}]")
+        if phase.output(head) is not None:
+            post.append(f"{json.dumps(name)}: {json.dumps([head, fields])}")
             continue
-        parts = tuple(ast.Name(p, phase.span) for p in name.split("."))
         try:
-            pre.append(f"{json.dumps(name)}: {render.value(ast.Ref(parts=parts, span=phase.span))}")
+            pre.append(f"{json.dumps(name)}: {ref(name)}")
         except ValueError:  # a name the checks reported: nothing to record (as the runtime does)
             continue
-    record = (f'{{"workflow": {json.dumps(render.scope.workflow.name)}, "phase": {json.dumps(phase.name)}, '
+    params = []
+    for p in spec["params"]:
+        own = Feed("param", p)
+        key = p if inputs.feeds.get(p, own) == own else f"param__{p}"  # a port of the same name
+        params.append(f"{json.dumps(p)}: {inputs.need(key, cwl_type(render.scope.params[p].type), own)}")
+    datasets = []
+    for n in spec["datasets"]:
+        rel = project_relative(render.scope.datasets[n])
+        where = f'{inputs.need("project", "Directory", Feed("project"))}.path + "/" + {json.dumps(rel)}' \
+            if rel is not None else f"{inputs.need(n, 'Directory', Feed('dataset', n))}.path"
+        declared = {"version": render.scope.datasets[n].version, "whole": n not in spec["item_datasets"]}
+        datasets.append(f"{json.dumps(n)}: {{\"path\": {where}, {json.dumps(declared)[1:]}")
+    image = spec["image"]
+    if image is not None:
+        # `container`: unknown (null): the CWL runner decides (DockerRequirement is a hint; --no-container,
+        # --singularity) and a task cannot tell whether it runs inside the image
+        image = {"name": image["name"], "recipe_hash": image["recipe_hash"], "sif": image["sif"], "container": None}
+    outs = [f"{json.dumps(p.name)}: [{json.dumps('path' if p.type.is_path else 'json')}, "
+            f"{render.path_text(p) if p.type.is_path else json.dumps(p.name + '.json')}]" for p in phase.outputs]
+    ports = [f"{json.dumps(p.name)}: {ref(p.name)}" for p in phase.inputs]
+    paths = [p.name for p in phase.inputs if p.type.is_path or (p.type.is_list and p.type.item is not None
+                                                               and p.type.item.is_path)]
+    record = (f'{{"format": "aiwf-task/1", "workflow": {json.dumps(render.scope.workflow.name)}, '
+              f'"phase": {json.dumps(phase.name)}, "kind": {json.dumps(phase.kind)}, '
               f'"iteration": {iteration}, "index": {index}, '
-              f'"command": aiwf_cmd, "tracked": {{{", ".join(pre)}}}, "post": {{{", ".join(post)}}}}}')
+              f'"item": {ref(phase.foreach.var) if phase.foreach is not None else "null"}, '
+              f'"command": aiwf_command, "params": {{{", ".join(params)}}}, "inputs": {{{", ".join(ports)}}}, '
+              f'"paths": {json.dumps(paths)}, "datasets": {{{", ".join(datasets)}}}, "image": {json.dumps(image)}, '
+              f'"env": {json.dumps(spec["env"], sort_keys=True)}, "retries": {phase.retries}, '
+              f'"tracked": {{{", ".join(pre)}}}, "post": {{{", ".join(post)}}}, "outs": {{{", ".join(outs)}}}}}')
     # a task whose command succeeded never fails for its record: without python3 (an image
     # without it) the record is missing (the output is optional) and the log says why
-    return ('"bash -c " + aiwf_q(aiwf_cmd) + " || exit $?\\npython3 -c " + aiwf_q(' + json.dumps(_RECORD_PY) +
-            ') + " " + aiwf_q(JSON.stringify(' + record + ')) + " || echo \\"aiwf: no task record written\\" >&2"')
+    return ('"aiwf_t0=$(date +%s.%N)\\nbash -c " + aiwf_q(aiwf_cmd) + " || exit $?\\npython3 -c " + aiwf_q(' +
+            json.dumps(RECORD_SCRIPT) + ') + " " + aiwf_q(JSON.stringify(' + record + ', ' + _PATHS_REPLACER +
+            ')) + " \\"$aiwf_t0\\" || echo \\"aiwf: no task record written\\" >&2"')
 
 
 def _service_script(svc: ir.Phase, svc_cmd: str, var: str) -> tuple[str, str]:
@@ -345,8 +436,9 @@ def build_tool(scope: Scope, typer: Typer, phase: ir.Phase, opts: ToolOptions, *
                 outputs[f"svc__{svc.name}__{port.name}"] = _output(port, svc_render, prefix=f"_svc_{svc.name}/")
         script.append("aiwf_cmd = " + " + ".join(starts) + ' + "bash -c " + aiwf_q(aiwf_cmd) + '
                       '"\\naiwf_rc=$?\\n" + ' + " + ".join(stops) + ' + "exit $aiwf_rc\\n"')
-    if phase.track:
-        script.append("aiwf_cmd = " + _record_script(phase, render, inputs))
+    if phase.track and opts.spec is not None:
+        script[0] += ", aiwf_command = aiwf_cmd"  # the record's command, before the wrappers below
+        script.append("aiwf_cmd = " + _record_script(phase, render, inputs, opts.spec))
         outputs[RECORD_OUTPUT] = {"type": "File?", "outputBinding": {"glob": RECORD_FILE}}
     body = "; ".join(script)
     requirements: dict[str, Any] = {

@@ -34,24 +34,33 @@ from aiwfc.resolve.load import Compilation
 from aiwfc.semantic import Scope, const_value
 from aiwfc.syntax import ast
 
-__all__ = ["SPEC_FORMAT", "RUNTIME_FILE", "SPEC_FILE", "build_spec", "runtime_files", "runtime_source"]
+__all__ = ["SPEC_FORMAT", "RUNTIME_FILE", "RUNTIME_MODULES", "SPEC_FILE", "build_spec", "runtime_files",
+           "runtime_source", "spec_text"]
 
 SPEC_FORMAT = "aiwf-runtime/1"
 RUNTIME_FILE = "aiwf_task.py"
+# Every module of the runtime (the command line first), copied together into each artefact tree:
+# aiwf_task.py imports the others from its own directory. The one list backends derive theirs from.
+RUNTIME_MODULES = (RUNTIME_FILE, "aiwf_base.py", "aiwf_values.py", "aiwf_records.py", "aiwf_exec.py", "aiwf_loop.py")
 SPEC_FILE = "workflow.json"
 BUILTINS = ("project", "index", "iteration")
 
 
-def runtime_source() -> str:
-    """The text of `aiwf_task.py`, copied verbatim into artefact trees."""
-    return (Path(__file__).resolve().parent / RUNTIME_FILE).read_text(encoding="utf-8")
+def runtime_source(name: str = RUNTIME_FILE) -> str:
+    """The text of one runtime module (default `aiwf_task.py`), copied verbatim into artefact trees."""
+    return (Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
 
 
 def runtime_files(ctx: EmitContext) -> dict[str, str]:
-    """{"aiwf_task.py": its source, "workflow.json": the spec} for a backend's Artefacts."""
-    spec = build_spec(ctx)
-    return {RUNTIME_FILE: runtime_source(),
-            SPEC_FILE: json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"}
+    """{module: its source for each of RUNTIME_MODULES, "workflow.json": the spec} for a backend's Artefacts."""
+    files = {name: runtime_source(name) for name in RUNTIME_MODULES}
+    files[SPEC_FILE] = spec_text(build_spec(ctx))
+    return files
+
+
+def spec_text(spec: dict) -> str:
+    """The spec as the text of `workflow.json` (deterministic: sorted keys)."""
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"
 
 
 def _json_default(value):

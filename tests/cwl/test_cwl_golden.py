@@ -1,7 +1,7 @@
 """Golden CWL artefacts: every example's documents, byte for byte.
 
-The job file names the example directory by absolute URI; it is stored with `@ROOT@` in
-place of the checkout's location. Regenerate (never edit by hand) with
+The job file names the example directory by absolute URI, the run spec (workflow.json) by
+absolute path; both are stored with `@ROOT@` in place of the checkout's location. Regenerate (never edit by hand) with
 
     AIWFC_UPDATE_GOLDEN=1 python -m pytest -q tests/cwl/test_cwl_golden.py
 """
@@ -21,7 +21,8 @@ UPDATE = os.environ.get("AIWFC_UPDATE_GOLDEN") == "1"
 
 
 def normalised(path: Path) -> str:
-    return path.read_text().replace(ROOT.as_uri(), "@ROOT@")
+    # the job file names it by URI, the run spec (workflow.json) by path
+    return path.read_text().replace(ROOT.as_uri(), "@ROOT@").replace(str(ROOT), "@ROOT@")
 
 
 @pytest.mark.parametrize("folder", sorted(EXAMPLES))

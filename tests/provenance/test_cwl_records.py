@@ -2,54 +2,180 @@
 
 examples/adaptive_training (small params, as the other provenance tests) is compiled for
 CWL and run by the real cwltool (`--enable-ext --no-container`); its record outputs are
-turned into RUN/tasks/... by `python -m aiwfc.cwlrecords`, and the tracked records
-(phase, iteration, index, values; file paths by name) must be the set the Parsl run
-recorded (the session's `hpo_run`), as tests/integration/test_tracked_parity.py asserts
-for Slurm.
+turned into RUN/tasks/... (and its run spec into RUN/cwl/workflow.json) by
+`python -m aiwfc.cwlrecords`. Every record must say what the Parsl run's task.json says
+(the session's `hpo_run`), field by field, and `python -m aiwfc.tracking` must log the
+converted run to MLflow as it logs the Parsl run.
+
+What legitimately differs, and is compared by name or left out (`LEFT_OUT`):
+* paths: a CWL task reads its inputs from cwltool's staging directories and writes into its
+  own sandbox, a Parsl task from and into RUN/tasks/...: inputs, outputs, input files,
+  tracked files and the words of the command are compared with every path reduced to its
+  file name (the input files' sha256 must be equal: the same content);
+* `key` (the cache key): a hash over the command and the input paths, which differ;
+* `start`, `end`, `seconds` and the attempt's `seconds`: timings; `host`: where it ran;
+* `image.container`: the Parsl task knows it ran on the host (no apptainer here: false);
+  a CWL task cannot know whether its runner honoured the DockerRequirement hint (null);
+* `backend`: the converter's mark of the engine ("cwl"); task.json of the shared runtime has none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aiwfc.cli import main
 from aiwfc.runrecords import final_metrics, load_run, tracked_set
+from aiwfc_backends.cwl.tool import RECORD_SCRIPT
+from aiwfc_backends.runtime import aiwf_task
 from tests.cwl.conftest import FAKE_NVIDIA_SMI, cwltool_or_skip
-from tests.provenance.conftest import HPO, HPO_PARAMS
+from tests.provenance.conftest import HPO, HPO_PARAMS, assert_hpo_logged
+
+LEFT_OUT = {"key", "start", "end", "seconds", "host", "backend"}
 
 
-def test_cwltool_run_records_the_same_tracked_set_as_parsl(hpo_run, tmp_path):
+@pytest.fixture(scope="module")
+def cwl_run(tmp_path_factory) -> tuple[Path, dict[str, Any], subprocess.CompletedProcess]:
+    """(run directory, cwltool's outputs, the converter's process) of one cwltool run of hpo."""
     exe = cwltool_or_skip()
-    out = tmp_path / "cwl"
+    tmp = tmp_path_factory.mktemp("cwl-hpo")
+    out = tmp / "cwl"
     assert main(["compile", str(HPO), "--target", "cwl", "-o", str(out), *HPO_PARAMS]) == 0
-    fake_bin = tmp_path / "fake-bin"  # cwltool asks nvidia-smi for the (hinted) GPU of the sweep
+    fake_bin = tmp / "fake-bin"  # cwltool asks nvidia-smi for the (hinted) GPU of the sweep
     fake_bin.mkdir()
     (fake_bin / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
     (fake_bin / "nvidia-smi").chmod(0o755)
     env = dict(os.environ, PATH=os.pathsep.join([str(fake_bin), os.path.dirname(sys.executable), os.environ["PATH"]]))
-    proc = subprocess.run([exe, "--enable-ext", "--no-container", "--quiet", "--outdir", str(tmp_path / "outdir"),
+    proc = subprocess.run([exe, "--enable-ext", "--no-container", "--quiet", "--outdir", str(tmp / "outdir"),
                            str(out / "hpo.cwl"), str(out / "hpo.inputs.yml")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    outputs = json.loads(proc.stdout)
-    assert len(outputs["aiwf_records__more_data"]) == 8  # 2 rounds x (3 sweep items + 1 select)
-    (tmp_path / "outputs.json").write_text(proc.stdout)
-    conv = subprocess.run([sys.executable, "-m", "aiwfc.cwlrecords", str(tmp_path / "outputs.json"),
-                           str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
-    assert (conv.returncode, conv.stdout) == (0, f"8 task record(s) -> {tmp_path / 'run' / 'tasks'}\n")
-    record = json.loads((tmp_path / "run/tasks/sweep/i1/2/task.json").read_text())
-    assert (record["workflow"], record["state"], record["backend"]) == ("hpo", "done", "cwl")
-    assert record["tracked"]["lr"] == 0.03 and record["command"].startswith("python3 ")
+    (tmp / "outputs.json").write_text(proc.stdout)
+    conv = subprocess.run([sys.executable, "-m", "aiwfc.cwlrecords", str(tmp / "outputs.json"), str(tmp / "run")],
+                          capture_output=True, text=True, timeout=60)
+    return tmp / "run", json.loads(proc.stdout), conv
 
-    cwl, parsl = load_run(tmp_path / "run"), load_run(hpo_run[0])
+
+def by_name(value: Any) -> Any:
+    """A record value with every path reduced to its file name (see the module docstring)."""
+    if isinstance(value, str) and "/" in value:
+        return " ".join(Path(w).name if "/" in w else w for w in value.split(" "))
+    if isinstance(value, list):
+        return [by_name(v) for v in value]
+    if isinstance(value, dict):
+        return {by_name(k): by_name(v) for k, v in value.items()}
+    return value
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    out = {k: by_name(v) for k, v in record.items() if k not in LEFT_OUT}
+    out["attempt_log"] = [{k: v for k, v in a.items() if k != "seconds"} for a in record["attempt_log"]]
+    out["image"] = {k: v for k, v in record["image"].items() if k != "container"}
+    return out
+
+
+def test_cwltool_run_records_the_same_tracked_set_as_parsl(cwl_run, hpo_run):
+    run, outputs, conv = cwl_run
+    assert len(outputs["aiwf_records__more_data"]) == 8  # 2 rounds x (3 sweep items + 1 select)
+    assert (conv.returncode, conv.stdout) == (0, f"8 task record(s) -> {run / 'tasks'}\n"
+                                                 f"run spec -> {run / 'cwl' / 'workflow.json'}\n")
+    cwl, parsl = load_run(run), load_run(hpo_run[0])
     assert (cwl.workflow, cwl.state) == ("hpo", "done")
     assert tracked_set(cwl) == tracked_set(parsl)
     assert final_metrics(cwl) == final_metrics(parsl)
+
+
+def test_cwl_records_say_what_parsl_task_records_say_field_by_field(cwl_run, hpo_run):
+    run, _, _ = cwl_run
+    cwl_files = sorted(p.relative_to(run / "tasks").as_posix() for p in run.glob("tasks/*/i*/*/task.json"))
+    assert cwl_files == [f"{phase}/i{k}/{i}/task.json" for phase, items in (("select", [0]), ("sweep", [0, 1, 2]))
+                         for k in (0, 1) for i in items]
+    for rel in cwl_files:
+        cwl = json.loads((run / "tasks" / rel).read_text())
+        parsl = json.loads((hpo_run[0] / "tasks" / rel).read_text())
+        assert set(cwl) == set(parsl) | {"backend"}, rel
+        assert (cwl["backend"], cwl["image"]["container"], parsl["image"]["container"]) == ("cwl", None, False)
+        assert comparable(cwl) == comparable(parsl), rel
+        # the same content: the input files' hashes, by file name
+        assert sorted((Path(p).name, h) for p, h in cwl["input_files"].items()) == \
+            sorted((Path(p).name, h) for p, h in parsl["input_files"].items()) != []
+    sweep = json.loads((run / "tasks/sweep/i1/2/task.json").read_text())
+    assert (sweep["params"], sweep["item"], sweep["datasets"], sweep["attempts"]) == \
+        ({"epochs": 40, "lrs": [0.3, 0.1, 0.03]}, 0.03, {}, 1)
+    assert {k: sweep["image"][k] for k in ("name", "recipe_hash", "sif")} == \
+        {"name": "cuda_numpy", "recipe_hash": json.loads((run / "cwl/workflow.json").read_text())[
+            "phases"]["sweep"]["image"]["recipe_hash"], "sif": "images/cuda_numpy.sif"}
+    assert by_name(sweep["command"]) == ("python3 train.py --data train.npz --validation validation.npz "
+                                         "--lr 0.03 --epochs 40 --out model_2.npz --metrics metrics.json")
+
+
+def test_converted_cwl_run_logged_to_mlflow(cwl_run, hpo_run, tmp_path):
+    pytest.importorskip("mlflow.tracking", reason="mlflow is not installed (pip install 'aiwfc[track]')")
+    run, _, _ = cwl_run
+    spec = json.loads((run / "cwl" / "workflow.json").read_text())
+    assert (spec["format"], spec["workflow"]) == ("aiwf-runtime/1", "hpo")
+    parsl = json.loads((hpo_run[0] / "program" / "workflow.json").read_text())
+    # the sites differ (aiwfc run plans for `local`, the CWL compile for the imported site),
+    # what the records and MLflow read from the spec does not
+    assert (spec["params"], spec["datasets"]) == (parsl["params"], parsl["datasets"])
+    for name, ph in spec["phases"].items():
+        assert {k: ph[k] for k in ("kind", "foreach", "track", "params", "datasets", "outputs")} == \
+            {k: parsl["phases"][name][k] for k in ("kind", "foreach", "track", "params", "datasets", "outputs")}
+        assert (ph["image"] or {}).get("recipe_hash") == (parsl["phases"][name]["image"] or {}).get("recipe_hash")
+    uri = (tmp_path / "store").as_uri()
+    proc = subprocess.run([sys.executable, "-m", "aiwfc.tracking", str(run), uri],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith("MLflow: experiment hpo, run ") and \
+        proc.stdout.rstrip().endswith(f" at {uri}"), proc.stdout + proc.stderr
+    # the numbers are the Parsl run's: both engines computed the same; no artifacts, as the
+    # model files stayed in cwltool's sandboxes (the records name them, by sha256 when read)
+    assert_hpo_logged(uri, hpo_run[0], artifacts=False)
+
+
+def test_record_script_hashes_as_the_runtime_does(tmp_path):
+    """The tools' record script (RECORD_SCRIPT, run by python3 in the task's directory) hashes a
+    dataset and an input directory exactly as aiwf_task.sha256_path does, including the order
+    of nested names (`a/b` before `a-c`), and leaves a versioned or per-item dataset unhashed."""
+    data = tmp_path / "data"
+    (data / "a").mkdir(parents=True)
+    (data / "a" / "b").write_text("1")
+    (data / "a-c").write_text("2")
+    (data / "z.txt").write_text("3")
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "out.json").write_text("[1, 2]")
+    record = {"format": "aiwf-task/1", "workflow": "w", "phase": "p", "kind": "task", "iteration": 0, "index": 0,
+              "item": None, "command": "run", "params": {"n": 2}, "inputs": {"d": str(data), "f": str(data / "z.txt")},
+              "paths": ["d", "f"], "image": None, "env": {}, "retries": 0, "tracked": {}, "post": {"out": ["out", []]},
+              "outs": {"out": ["json", "out.json"]},
+              "datasets": {"whole": {"path": str(data), "version": None, "whole": True},
+                           "pinned": {"path": str(data), "version": "v3", "whole": True},
+                           "items": {"path": str(data), "version": None, "whole": False}}}
+    proc = subprocess.run([sys.executable, "-c", RECORD_SCRIPT, json.dumps(record), "1700000000.25"], cwd=task,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads((task / "aiwf-record.json").read_text())
+    tree = aiwf_task.sha256_path(data)
+    assert rec["datasets"] == {"whole": {"path": str(data), "version": None, "sha256": tree},
+                               "pinned": {"path": str(data), "version": "v3", "sha256": None},
+                               "items": {"path": str(data), "version": None, "sha256": None}}
+    assert rec["input_files"] == {str(data): tree, str(data / "z.txt"): hashlib.sha256(b"3").hexdigest()}
+    assert (rec["outputs"], rec["tracked"], rec["state"], rec["exit"], rec["start"]) == \
+        ({"out": [1, 2]}, {"out": [1, 2]}, "done", 0, "2023-11-14T22:13:20.250Z")
+    assert rec["key"] == hashlib.sha256(json.dumps(
+        {"command": "run", "inputs": record["inputs"], "input_files": rec["input_files"],
+         "datasets": {"whole": tree, "pinned": None, "items": None}, "image": None, "item": None, "env": {}},
+        sort_keys=True).encode()).hexdigest()
+    assert set(rec) == {"format", "workflow", "phase", "kind", "iteration", "index", "item", "state", "exit", "error",
+                        "reason", "start", "end", "seconds", "attempts", "attempt_log", "command", "params", "inputs",
+                        "input_files", "datasets", "outputs", "tracked", "image", "launch", "key", "host", "log_tail"}
 
 
 def test_converter_usage_and_unreadable_input(tmp_path, capsys):

@@ -39,6 +39,12 @@ inputs:
     type: float
   max_rounds:
     type: int
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   holdout__validation:
     type: File
@@ -99,6 +105,10 @@ outputs:
     type: int
     outputSource: epochs
     doc: 'tracked param epochs'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   holdout:
     label: 'preprocess holdout'

@@ -33,6 +33,12 @@ inputs:
     type: float
   fault_at:
     type: float
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   calibrate__data:
     type: File
@@ -81,6 +87,10 @@ outputs:
     type: float
     outputSource: damping
     doc: 'tracked param damping'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   calibrate:
     label: 'simulation calibrate'

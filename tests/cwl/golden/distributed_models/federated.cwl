@@ -35,6 +35,12 @@ inputs:
     type: float
   max_rounds:
     type: int
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   prepare_north__data:
     type: File
@@ -105,6 +111,10 @@ outputs:
     type: float
     outputSource: learning_rate
     doc: 'tracked param learning_rate'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   prepare_north:
     label: 'preprocess prepare_north'

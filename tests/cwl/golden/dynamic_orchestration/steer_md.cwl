@@ -41,6 +41,12 @@ inputs:
     type: float
   max_rounds:
     type: int
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   grid__seeds:
     type:
@@ -111,6 +117,10 @@ outputs:
     type: int
     outputSource: degree
     doc: 'tracked param degree'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   grid:
     label: 'preprocess grid'

@@ -35,6 +35,12 @@ inputs:
     type: float
   max_rounds:
     type: int
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   init__designs:
     type:
@@ -104,6 +110,10 @@ outputs:
     type: int
     outputSource: per_round
     doc: 'tracked param per_round'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   init:
     label: 'preprocess init'

@@ -31,6 +31,12 @@ inputs:
     type: int
   target_gap:
     type: float
+  aiwf_spec_file:
+    type: File
+    default:
+      class: File
+      location: workflow.json
+    doc: 'the run spec (format aiwf-runtime/1) the task records refer to'
 outputs:
   generate__library:
     type: File
@@ -65,6 +71,10 @@ outputs:
     - File
     outputSource: rank/aiwf_record
     doc: 'task records of rank'
+  aiwf_spec:
+    type: File
+    outputSource: aiwf_spec_file
+    doc: 'the run spec, for python -m aiwfc.cwlrecords'
 steps:
   generate:
     label: 'preprocess generate'

@@ -186,6 +186,7 @@ steps:
       epochs: epochs
       index: sweep__items/index
       iteration: loop_iteration
+      lrs: lrs
     out:
     - model
     - metrics
@@ -208,6 +209,7 @@ steps:
       index:
         default: 0
       iteration: loop_iteration
+      lrs: lrs
     out:
     - best_loss
     - best_lr
