@@ -22,6 +22,7 @@ What legitimately differs, and is compared by name or left out (`LEFT_OUT`):
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 
 from aiwfc.cli import main
+from aiwfc.cwlrecords import main as convert
 from aiwfc.runrecords import final_metrics, load_run, tracked_set
 from aiwfc_backends.cwl.tool import RECORD_SCRIPT
 from aiwfc_backends.runtime import aiwf_task
@@ -77,7 +79,8 @@ def by_name(value: Any) -> Any:
 def comparable(record: dict[str, Any]) -> dict[str, Any]:
     out = {k: by_name(v) for k, v in record.items() if k not in LEFT_OUT}
     out["attempt_log"] = [{k: v for k, v in a.items() if k != "seconds"} for a in record["attempt_log"]]
-    out["image"] = {k: v for k, v in record["image"].items() if k != "container"}
+    if record["image"] is not None:
+        out["image"] = {k: v for k, v in record["image"].items() if k != "container"}
     return out
 
 
@@ -139,6 +142,70 @@ def test_converted_cwl_run_logged_to_mlflow(cwl_run, hpo_run, tmp_path):
     assert_hpo_logged(uri, hpo_run[0], artifacts=False)
 
 
+DATASETS = """aiwf 0.1
+workflow dsw {
+  dataset raw { path = "raw"  tier = shared  files = 2  size = 1KiB }
+  dataset model { path = "model"  tier = shared  files = 1  size = 1KiB  version = "2024.1" }
+  task measure {
+    foreach f in raw
+    out size: int
+    track = [size]
+    run "python3 ${project}/measure.py ${f} ${model} ${size}"
+  }
+  task total {
+    in sizes: list<int> = measure.size
+    out sum: int
+    track = [sum]
+    run "python3 ${project}/total.py ${raw} ${sum} ${sizes}"
+  }
+}
+"""
+MEASURE = "import json, os, sys\njson.dump(os.path.getsize(sys.argv[1]) + len(os.listdir(sys.argv[2])), open(sys.argv[3], 'w'))\n"
+TOTAL = "import json, os, sys\njson.dump(len(os.listdir(sys.argv[1])) + sum(map(int, sys.argv[3:])), open(sys.argv[2], 'w'))\n"
+
+
+def test_dataset_versions_and_hashes_are_recorded_alike(tmp_path):
+    """Datasets: one read whole without a version (hashed), one with a declared version (not
+    hashed), one whose files are the items (each item's file hash is an input file): a
+    cwltool run records them as `aiwfc run` does, field by field."""
+    exe = cwltool_or_skip()
+    if importlib.util.find_spec("parsl") is None:
+        pytest.skip("parsl is not installed: `aiwfc run` cannot run")
+    src = tmp_path / "src"
+    (src / "raw").mkdir(parents=True)
+    (src / "model").mkdir()
+    (src / "raw" / "a.txt").write_text("abc")
+    (src / "raw" / "b.txt").write_text("hello")
+    (src / "model" / "w.bin").write_text("w")
+    (src / "dsw.aiwf").write_text(DATASETS)
+    (src / "measure.py").write_text(MEASURE)
+    (src / "total.py").write_text(TOTAL)
+    parsl = subprocess.run([sys.executable, "-m", "aiwfc", "run", str(src / "dsw.aiwf"), "--run-dir",
+                            str(tmp_path / "parsl"), "--quiet", "--no-crate"], capture_output=True, text=True, timeout=300)
+    assert parsl.returncode == 0, parsl.stderr + parsl.stdout
+    assert main(["compile", str(src / "dsw.aiwf"), "--target", "cwl", "-o", str(tmp_path / "cwl")]) == 0
+    proc = subprocess.run([exe, "--no-container", "--quiet", "--outdir", str(tmp_path / "outdir"),
+                           str(tmp_path / "cwl" / "dsw.cwl"), str(tmp_path / "cwl" / "dsw.inputs.yml")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (tmp_path / "outputs.json").write_text(proc.stdout)
+    assert convert([str(tmp_path / "outputs.json"), str(tmp_path / "run")]) == 0
+    rels = ["measure/i0/0/task.json", "measure/i0/1/task.json", "total/i0/0/task.json"]
+    assert sorted(p.relative_to(tmp_path / "run" / "tasks").as_posix()
+                  for p in (tmp_path / "run").glob("tasks/*/i*/*/task.json")) == rels
+    for rel in rels:
+        cwl = json.loads((tmp_path / "run" / "tasks" / rel).read_text())
+        assert comparable(cwl) == comparable(json.loads((tmp_path / "parsl" / "tasks" / rel).read_text())), rel
+    whole = aiwf_task.sha256_path(src / "raw")
+    total = json.loads((tmp_path / "run/tasks/total/i0/0/task.json").read_text())
+    assert by_name(total["datasets"]) == {"raw": {"path": "raw", "version": None, "sha256": whole}}
+    measure = json.loads((tmp_path / "run/tasks/measure/i0/1/task.json").read_text())
+    assert by_name(measure["datasets"]) == {"raw": {"path": "raw", "version": None, "sha256": None},
+                                            "model": {"path": "model", "version": "2024.1", "sha256": None}}
+    assert by_name(measure["input_files"]) == {"b.txt": hashlib.sha256(b"hello").hexdigest()}
+    assert (measure["tracked"], total["tracked"]) == ({"size": 6}, {"sum": 12})
+
+
 def test_record_script_hashes_as_the_runtime_does(tmp_path):
     """The tools' record script (RECORD_SCRIPT, run by python3 in the task's directory) hashes a
     dataset and an input directory exactly as aiwf_task.sha256_path does, including the order
@@ -179,7 +246,6 @@ def test_record_script_hashes_as_the_runtime_does(tmp_path):
 
 
 def test_converter_usage_and_unreadable_input(tmp_path, capsys):
-    from aiwfc.cwlrecords import main as convert
     assert convert([]) == 2
     assert capsys.readouterr().err == "usage: python -m aiwfc.cwlrecords CWLTOOL_OUTPUT_JSON RUN_DIR\n"
     (tmp_path / "o.json").write_text("not json")
