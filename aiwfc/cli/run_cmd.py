@@ -31,14 +31,15 @@ from pathlib import Path
 
 from aiwfc.backend import EmitContext, discover_backends, report_capabilities
 from aiwfc.cli import warm as warm_interpreter
-from aiwfc.cli.common import add_input_options, emit_diagnostics, failed, parse_params
+from aiwfc.cli.common import (add_input_options, add_track_options, emit_diagnostics, failed, io_problem,
+                               parse_params, track_choice)
 from aiwfc.emitter import source_name
 from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
 from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc.provenance import SOURCE_DIR, write_crate
-from aiwfc.tracking import parse_track, resolve_track, track_run
+from aiwfc.tracking import resolve_track, track_run
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
@@ -65,21 +66,8 @@ def add_parser(sub) -> None:
     p.add_argument("--strict", action="store_true", help="warnings count as errors")
     p.add_argument("--no-crate", action="store_true",
                    help="do not write the Workflow Run RO-Crate (ro-crate-metadata.json) when the run ends")
-    track = p.add_mutually_exclusive_group()
-    track.add_argument("--track", metavar="mlflow[:URI]", type=_track_option,
-                       help="log params, per-iteration metrics and model files to MLflow when the run ends "
-                            "(default store: a local file store RUN/mlruns); overrides the workflow's and "
-                            "the site's `track` setting")
-    track.add_argument("--no-track", action="store_true",
-                       help="no experiment tracking, whatever the workflow or site says (the task records remain)")
+    add_track_options(p, "when the run ends (default store: a local file store RUN/mlruns)")
     p.set_defaults(run=run)
-
-
-def _track_option(value: str) -> tuple[str, str | None]:
-    track = parse_track(value)
-    if track is None:
-        raise argparse.ArgumentTypeError(f"expected mlflow, mlflow:URI or none, got `{value}`")
-    return track
 
 
 def _mark(label: str) -> None:
@@ -119,7 +107,7 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     site = args.site or (DEFAULT_SITE if args.config == "local" else None)
     comp = analyse(args.path, site=site, params=params, params_file=args.params)
     diags = comp.sink.sorted()
-    io_error = any(d.code == "AIWF105" and d.span.file == "<command line>" for d in diags)
+    io_error = io_problem([args.path], args.params, diags)  # reported as AIWF105/AIWF203; exit status 2
     if io_error or failed(diags, args.strict):
         emit_diagnostics(diags, comp.sources, "text", stream=sys.stderr)
         return 2 if io_error else 1
@@ -164,7 +152,7 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
     # --no-track, --track, then the workflow's and the site's `track` (checked: AIWF702)
-    track = None if args.no_track else resolve_track(args.track, wf.track, comp.site.track if comp.site else None)
+    track = resolve_track(track_choice(args), wf.track, comp.site.track if comp.site else None)
     if track is not None and (run_dir / "run.json").is_file():
         print(f"  {track_run(run_dir, track[1])}", flush=True)
     _mark("aiwfc: end")
