@@ -34,7 +34,7 @@ from aiwfc_backends.apptainer.build_script import DOCKER_NOT_INSTALLED, NOT_INST
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "apptainer" / "images.aiwf"
 GOLDEN = ROOT / "tests" / "golden" / "apptainer"
-UPDATE = os.environ.get("AIWF_UPDATE_GOLDEN") == "1" or os.environ.get("AIWFC_UPDATE_GOLDEN") == "1"
+UPDATE = os.environ.get("AIWF_UPDATE_GOLDEN") == "1"
 SOURCES = {
     "steer_md": ROOT / "examples" / "dynamic_orchestration" / "steer_md.aiwf",
     "screen": ROOT / "examples" / "multistage_pipeline" / "screen.aiwf",

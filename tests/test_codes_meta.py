@@ -6,7 +6,7 @@
 * every check module holds one registered check, documented with an anti-pattern and
   the better way, reporting only registered codes;
 * spec/diagnostics.md is exactly what `python -m aiwfc.docs` generates
-  (AIWF_REGEN=1 pytest tests/test_codes_meta.py rewrites it).
+  (AIWF_UPDATE_GOLDEN=1 pytest tests/test_codes_meta.py rewrites it).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def test_checks_cover_their_families() -> None:
 
 def test_diagnostics_reference_is_generated() -> None:
     text = diagnostics_markdown()
-    if os.environ.get("AIWF_REGEN"):
+    if os.environ.get("AIWF_UPDATE_GOLDEN") == "1":
         SPEC.parent.mkdir(exist_ok=True)
         SPEC.write_text(text, encoding="utf-8")
     assert SPEC.read_text(encoding="utf-8") == text, \

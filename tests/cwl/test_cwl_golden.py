@@ -3,7 +3,7 @@
 The job file names the example directory by absolute URI, the run spec (workflow.json) by
 absolute path; both are stored with `@ROOT@` in place of the checkout's location. Regenerate (never edit by hand) with
 
-    AIWFC_UPDATE_GOLDEN=1 python -m pytest -q tests/cwl/test_cwl_golden.py
+    AIWF_UPDATE_GOLDEN=1 python -m pytest -q tests/cwl/test_cwl_golden.py
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from tests.cwl.conftest import EXAMPLES, ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-UPDATE = os.environ.get("AIWFC_UPDATE_GOLDEN") == "1"
+UPDATE = os.environ.get("AIWF_UPDATE_GOLDEN") == "1"
 
 
 def normalised(path: Path) -> str:
@@ -36,6 +36,6 @@ def test_golden_artefacts(folder, compiled):
             (golden / rel).parent.mkdir(parents=True, exist_ok=True)
             (golden / rel).write_text(normalised(c.out / rel))
     expected = sorted(p.relative_to(golden).as_posix() for p in golden.rglob("*") if p.is_file())
-    assert c.files() == expected, "regenerate with AIWFC_UPDATE_GOLDEN=1"
+    assert c.files() == expected, "regenerate with AIWF_UPDATE_GOLDEN=1"
     for rel in expected:
         assert normalised(c.out / rel) == (golden / rel).read_text(), f"{folder}/{rel} differs from the golden copy"
