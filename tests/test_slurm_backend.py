@@ -18,6 +18,7 @@ from aiwfc.cli import main
 from aiwfc.images import image_builds
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
+from aiwfc_backends.runtime import RUNTIME_MODULES
 from aiwfc_backends.slurm import SlurmBackend, sbatch_calls
 from aiwfc_backends.slurm.directives import array_range, slurm_memory, slurm_time
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*/*.aiwf") if p.name != "sites.aiwf")
 GOLDEN = ROOT / "tests" / "golden" / "slurm"
 # The runtime's files are the runtime's (tests/runtime); workflow.json names the checkout's path.
-NOT_GOLDEN = {"aiwf_task.py", "workflow.json"}
+NOT_GOLDEN = {*RUNTIME_MODULES, "workflow.json"}
 
 SYNTHETIC = """aiwf 0.1
 site lab {
@@ -136,7 +137,8 @@ def test_steer_md_submission_shape():
     assert sorted(art) == sorted([
         "submit.sh", "status.sh", "cancel.sh", "lib.sh", "jobs/grid.sbatch", "jobs/md.sbatch",
         "jobs/md.expand.sbatch", "jobs/fit.sbatch", "jobs/score.sbatch", "jobs/report.sbatch",
-        "jobs/steer.controller.sbatch", "jobs/wait.sbatch", "aiwf_task.py", "workflow.json"])
+        "jobs/steer.controller.sbatch", "jobs/wait.sbatch", "aiwf_base.py", "aiwf_exec.py", "aiwf_loop.py",
+        "aiwf_records.py", "aiwf_task.py", "aiwf_values.py", "workflow.json"])
     lib = art.text("lib.sh")
     # report waits for the loop's tail, which controllers move to the newest controller
     assert 'd=$(aiwf_join "afterok:${REP[loop:steer]}")' in lib

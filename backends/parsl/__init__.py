@@ -9,8 +9,9 @@
   iteration, bash apps per chunk of items, services, cancellation, progress, run.json;
 * `aiwf_launch.py`: how the local executor's interchange and worker pool start (forks of
   the driver, which imported Parsl already, instead of fresh Pythons), copied verbatim;
-* `aiwf_task.py` + `workflow.json`: the shared task runtime and its spec
-  (`aiwfc_backends.runtime`), through which every task runs, as on Slurm.
+* `aiwf_task.py` and the `aiwf_*.py` modules beside it + `workflow.json`: the shared task
+  runtime and its spec (`aiwfc_backends.runtime`: `runtime_files`, whose module list is
+  `RUNTIME_MODULES`), through which every task runs, as on Slurm.
 
 Run it with `python3 DIR/run.py [--config local|slurm] [--run-dir RUN]`; it needs parsl,
 never aiwfc. `aiwfc run PATH` compiles to a run-local directory and runs it.

@@ -10,7 +10,8 @@ It renders the optimised plan (`ctx.plan.plan`), never the AST. The artefact tre
     jobs/<loop>.controller.sbatch     one per feedback loop
     jobs/wait.sbatch, jobs/stop-service.sbatch   sentinels, stopping a separate service
     jobs/aiwf_finish.sbatch           a tracked workflow's last job: status, crate, MLflow
-    aiwf_task.py, workflow.json       the shared task runtime and its spec
+    aiwf_task.py, aiwf_*.py           the shared task runtime (RUNTIME_MODULES)
+    workflow.json                     its spec
 
 How the pieces fit is described in `layout` (units, expanders, sentinels, controllers),
 `scripts` (the batch scripts), `submission` (submit.sh and the submission functions),
@@ -24,7 +25,7 @@ from aiwfc.backend import Artefacts, Backend, Capability, EmitContext
 from aiwfc.plan.models import Plan
 from aiwfc.tracking import resolve_track
 
-from aiwfc_backends.runtime import runtime_files
+from aiwfc_backends.runtime import RUNTIME_FILE, runtime_files
 from aiwfc_backends.slurm.layout import build_layout
 from aiwfc_backends.slurm.scripts import (FINISH_SCRIPT, ScriptContext, controller_script, expander_script,
                                           finish_script, job_script, script_path, sentinel_script, stopper_script)
@@ -130,5 +131,5 @@ class SlurmBackend(Backend):
         if any(u.service is not None and not u.clients for u in layout.units.values()):
             out.add(script_path("stop-service", ""), stopper_script(sc), executable=True)
         for name, text in runtime_files(ctx).items():
-            out.add(name, text, executable=name.endswith(".py"))
+            out.add(name, text, executable=name == RUNTIME_FILE)  # the other modules are imported by it
         return out

@@ -15,6 +15,7 @@ from aiwfc.emitter import Emitter, bash_quote, header_lines
 from aiwfc.manifest import MANIFEST_NAME
 from aiwfc.provenance import SOURCE_DIR
 
+from aiwfc_backends.runtime.spec import RUNTIME_MODULES, SPEC_FILE
 from aiwfc_backends.slurm.data_ops import DATA_LIB
 from aiwfc_backends.slurm.directives import array_range
 from aiwfc_backends.slurm.layout import Layout, Unit, Wait, safe_name
@@ -23,7 +24,7 @@ from aiwfc_backends.slurm.shell_lib import LIB_HELPERS
 
 __all__ = ["lib_text", "submit_text", "RUNTIME_FILES"]
 
-RUNTIME_FILES = ("aiwf_task.py", "workflow.json")
+RUNTIME_FILES = (*RUNTIME_MODULES, SPEC_FILE)  # what submit.sh copies into the run (runtime_files' names)
 
 
 def _rep(source: str) -> str:

@@ -17,7 +17,7 @@ from aiwfc.diagnostics import Severity
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc_backends.parsl import ENGINE_FILE, LAUNCH_FILE, PROGRAM_FILE, ParslBackend, engine_source
-from aiwfc_backends.runtime import runtime_source
+from aiwfc_backends.runtime import RUNTIME_MODULES, runtime_source
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "parsl"
@@ -44,9 +44,11 @@ def test_golden_program(path):
 
 def test_artefacts_beside_the_program_are_the_engine_and_the_shared_runtime():
     out = emit(ROOT / "examples" / "dynamic_orchestration" / "steer_md.aiwf")
-    assert list(out) == [PROGRAM_FILE, ENGINE_FILE, LAUNCH_FILE, "aiwf_task.py", "workflow.json"]
+    assert list(out) == [PROGRAM_FILE, ENGINE_FILE, LAUNCH_FILE, "aiwf_task.py", "aiwf_base.py", "aiwf_values.py",
+                         "aiwf_records.py", "aiwf_exec.py", "aiwf_loop.py", "workflow.json"]
     assert out[PROGRAM_FILE][1] is True and out[ENGINE_FILE][1] is False
     assert out.text(ENGINE_FILE) == engine_source() and out.text("aiwf_task.py") == runtime_source()
+    assert all(out.text(name) == runtime_source(name) for name in RUNTIME_MODULES)
     assert out.text(LAUNCH_FILE) == engine_source(LAUNCH_FILE)
     program = out.text(PROGRAM_FILE)
     # one executor per resource class, sized from the site's partitions: the gpu partition's

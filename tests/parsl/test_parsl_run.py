@@ -297,10 +297,11 @@ def test_compiled_program_is_deterministic_and_self_contained(tmp_path):
     for n in (1, 2):
         p = aiwfc("compile", str(src), "--target", "parsl", "-o", str(tmp_path / f"o{n}"), "--site", "local")
         assert p.returncode == 0, p.stderr
-        assert p.stdout.endswith(f"parsl: 5 files -> {tmp_path / f'o{n}'}\n")
+        assert p.stdout.endswith(f"parsl: 10 files -> {tmp_path / f'o{n}'}\n")
         outs.append({f.name: f.read_bytes() for f in (tmp_path / f"o{n}").iterdir()})
     assert outs[0] == outs[1]
-    assert sorted(outs[0]) == ["aiwf_launch.py", "aiwf_parsl.py", "aiwf_task.py", "aiwfc-manifest.json", "run.py",
+    assert sorted(outs[0]) == ["aiwf_base.py", "aiwf_exec.py", "aiwf_launch.py", "aiwf_loop.py", "aiwf_parsl.py",
+                               "aiwf_records.py", "aiwf_task.py", "aiwf_values.py", "aiwfc-manifest.json", "run.py",
                                "workflow.json"]
     run_py = outs[0]["run.py"].decode()
     assert "    # simulation solve from screen.aiwf:38\n    'solve': {'kind': 'simulation', 'after': ['filter'], " \

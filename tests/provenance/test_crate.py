@@ -23,8 +23,9 @@ def test_run_writes_a_crate_with_workflow_inputs_outputs_and_decisions(hpo_run):
     assert wf.type == ["File", "SoftwareSourceCode", "ComputationalWorkflow"]
     assert wf["programmingLanguage"].id == "#aiwf"
     assert sorted(p.id for p in wf["hasPart"]) == [
-        "program/aiwf_launch.py", "program/aiwf_parsl.py", "program/aiwf_task.py", "program/aiwfc-manifest.json",
-        "program/run.py", "program/workflow.json"]
+        "program/aiwf_base.py", "program/aiwf_exec.py", "program/aiwf_launch.py", "program/aiwf_loop.py",
+        "program/aiwf_parsl.py", "program/aiwf_records.py", "program/aiwf_task.py", "program/aiwf_values.py",
+        "program/aiwfc-manifest.json", "program/run.py", "program/workflow.json"]
     assert [p.id for p in wf["input"]] == [f"#param-{n}" for n in (
         "epochs", "lrs", "max_rounds", "samples_per_sim", "sims_per_round", "target_loss")]
     assert [p.id for p in wf["output"]] == [

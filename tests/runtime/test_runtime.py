@@ -23,7 +23,7 @@ from aiwfc.exprcompile import PYTHON_PRELUDE
 from aiwfc.images import image_builds
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
-from aiwfc_backends.runtime import build_spec, runtime_files
+from aiwfc_backends.runtime import RUNTIME_MODULES, build_spec, runtime_files
 from tests.runtime.driver import ROOT, Driver, compile_runtime
 from tests.test_examples import LocalHarness
 
@@ -262,7 +262,8 @@ def test_runtime_files_are_deterministic_and_stdlib_only():
     wf = comp.program.workflows[0]
     ctx = EmitContext(comp=comp, workflow=wf, plan=build_plan(comp, wf))
     first, second = runtime_files(ctx), runtime_files(ctx)
-    assert first == second and sorted(first) == ["aiwf_task.py", "workflow.json"]
+    assert first == second and sorted(first) == ["aiwf_base.py", "aiwf_exec.py", "aiwf_loop.py", "aiwf_records.py", "aiwf_task.py", "aiwf_values.py",
+                                                 "workflow.json"]
     spec = json.loads(first["workflow.json"])
     builds = image_builds(comp, wf)
     assert spec["phases"]["sweep"]["image"] == {"name": "cuda_numpy", "options": ["--nv"],   # a GPU phase
@@ -271,10 +272,23 @@ def test_runtime_files_are_deterministic_and_stdlib_only():
                                                 "prefix": ["apptainer", "exec", "--nv", "images/cuda_numpy.sif"]}
     assert spec["phases"]["simulate"]["image"]["options"] == []
     assert spec["prelude"] == PYTHON_PRELUDE and spec["generator"] == f"aiwfc {__version__}"
-    tree = pyast.parse(first["aiwf_task.py"])
-    imported = {a.name.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.Import) for a in n.names}
-    imported |= {n.module.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom) and n.module}
-    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    imported = set()
+    for name in RUNTIME_MODULES:
+        tree = pyast.parse(first[name])
+        imported |= {a.name.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom) and n.module}
+    siblings = {name[:-3] for name in RUNTIME_MODULES}
+    assert imported & siblings == siblings - {"aiwf_task"}   # aiwf_task.py imports the others; nothing imports it
+    assert imported - {"__future__"} - siblings <= set(sys.stdlib_module_names)
+
+
+def test_runtime_modules_are_every_module_of_the_runtime():
+    """RUNTIME_MODULES (what backends copy) is every aiwf_*.py beside spec.py: a module left
+    out would be missing from artefact trees, where aiwf_task.py imports it."""
+    here = ROOT / "backends" / "runtime"
+    assert sorted(RUNTIME_MODULES) == sorted(p.name for p in here.glob("aiwf_*.py"))
+    assert RUNTIME_MODULES[0] == "aiwf_task.py"
+    assert max(len((here / name).read_text().splitlines()) for name in RUNTIME_MODULES) < 800
 
 
 def test_summary_of_a_run(example):

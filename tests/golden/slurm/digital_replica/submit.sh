@@ -34,7 +34,7 @@ AIWF_RUN=$(cd "$run" && pwd)
 AIWF_HOME=$AIWF_RUN/slurm
 AIWF_DRY_RUN=$dry
 export AIWF_RUN AIWF_HOME AIWF_DRY_RUN
-cp -R "$here/jobs" "$here/lib.sh" "$here/aiwf_task.py" "$here/workflow.json" "$here/status.sh" "$here/cancel.sh" "$AIWF_HOME/"
+cp -R "$here/jobs" "$here/lib.sh" "$here/aiwf_task.py" "$here/aiwf_base.py" "$here/aiwf_values.py" "$here/aiwf_records.py" "$here/aiwf_exec.py" "$here/aiwf_loop.py" "$here/workflow.json" "$here/status.sh" "$here/cancel.sh" "$AIWF_HOME/"
 for manifest in "$here/aiwfc-manifest.json" "$here/../aiwfc-manifest.json"; do
   if [[ -f $manifest ]]; then
     cp "$manifest" "$AIWF_HOME/"
