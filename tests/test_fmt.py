@@ -401,3 +401,11 @@ def test_generated_workflows_keep_their_ir(seed, size, data):
     assert before["workflows"][0]["phases"], "the generator gave a workflow without phases"
     out = assert_same_meaning(text, path)
     assert ir_of(out, path) == before == ir_of(original, path)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[str(p.relative_to(ROOT)) for p in CORPUS])
+def test_examples_and_stdlib_are_in_the_canonical_layout(path):
+    """What the project ships is written the way `aiwfc fmt` writes it (the examples are
+    what people copy), so `aiwfc fmt --check` on them is clean."""
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text, str(path)) == text, f"run: aiwfc fmt {path.relative_to(ROOT)}"

@@ -304,7 +304,7 @@ def test_compiled_program_is_deterministic_and_self_contained(tmp_path):
                                "aiwf_records.py", "aiwf_task.py", "aiwf_values.py", "aiwfc-manifest.json", "run.py",
                                "workflow.json"]
     run_py = outs[0]["run.py"].decode()
-    assert "    # simulation solve from screen.aiwf:38\n    'solve': {'kind': 'simulation', 'after': ['filter'], " \
+    assert "    # simulation solve from screen.aiwf:49\n    'solve': {'kind': 'simulation', 'after': ['filter'], " \
            "'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], " \
            "'executor': 'pipeline_simulation'},\n" in run_py
     assert "import aiwfc" not in run_py and "import aiwfc" not in outs[0]["aiwf_parsl.py"].decode()

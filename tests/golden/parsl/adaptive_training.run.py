@@ -19,13 +19,13 @@ PLAN_LEVEL = 1
 PHASES = {
     # preprocess holdout from hpo.aiwf:24
     'holdout': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
-    # simulation simulate from hpo.aiwf:31
+    # simulation simulate from hpo.aiwf:33
     'simulate': {'kind': 'simulation', 'after': [], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'adaptive_simulation'},
-    # preprocess collect from hpo.aiwf:38
+    # preprocess collect from hpo.aiwf:43
     'collect': {'kind': 'preprocess', 'after': ['holdout', 'simulate'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
-    # training sweep from hpo.aiwf:46
+    # training sweep from hpo.aiwf:53
     'sweep': {'kind': 'training', 'after': ['collect'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'sweep_trial'},
-    # analysis select from hpo.aiwf:57
+    # analysis select from hpo.aiwf:66
     'select': {'kind': 'analysis', 'after': ['sweep'], 'chunk': 1, 'throttle': None, 'loop': 'more_data', 'service': False, 'uses': [], 'executor': 'adaptive_prep'},
 }
 

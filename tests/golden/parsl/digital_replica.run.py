@@ -19,13 +19,13 @@ PLAN_LEVEL = 1
 PHASES = {
     # simulation calibrate from twin.aiwf:23
     'calibrate': {'kind': 'simulation', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'replica_simulation'},
-    # training fit from twin.aiwf:29
+    # training fit from twin.aiwf:31
     'fit': {'kind': 'training', 'after': ['calibrate'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'replica_training'},
-    # service replica from twin.aiwf:38
+    # service replica from twin.aiwf:42
     'replica': {'kind': 'service', 'after': ['fit'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': True, 'uses': [], 'executor': 'replica_service'},
-    # simulation plant from twin.aiwf:46
+    # simulation plant from twin.aiwf:51
     'plant': {'kind': 'simulation', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': ['replica'], 'executor': 'replica_simulation'},
-    # analysis compare from twin.aiwf:53
+    # analysis compare from twin.aiwf:60
     'compare': {'kind': 'analysis', 'after': ['plant', 'replica'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'replica_analysis'},
 }
 

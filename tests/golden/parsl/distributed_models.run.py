@@ -19,17 +19,17 @@ PLAN_LEVEL = 1
 PHASES = {
     # preprocess prepare_north from federated.aiwf:23
     'prepare_north': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'federation_prep'},
-    # preprocess prepare_south from federated.aiwf:30
+    # preprocess prepare_south from federated.aiwf:32
     'prepare_south': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'federation_prep'},
-    # preprocess setup from federated.aiwf:37
+    # preprocess setup from federated.aiwf:41
     'setup': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'federation_prep'},
-    # training train_north from federated.aiwf:44
+    # training train_north from federated.aiwf:50
     'train_north': {'kind': 'training', 'after': ['prepare_north', 'setup'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_training'},
-    # training train_south from federated.aiwf:55
+    # training train_south from federated.aiwf:63
     'train_south': {'kind': 'training', 'after': ['prepare_south', 'setup'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_training'},
-    # task aggregate from federated.aiwf:66
+    # task aggregate from federated.aiwf:76
     'aggregate': {'kind': 'task', 'after': ['train_north', 'train_south'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_coordinator'},
-    # analysis evaluate from federated.aiwf:73
+    # analysis evaluate from federated.aiwf:85
     'evaluate': {'kind': 'analysis', 'after': ['aggregate'], 'chunk': 1, 'throttle': None, 'loop': 'rounds', 'service': False, 'uses': [], 'executor': 'federation_coordinator'},
 }
 

@@ -19,13 +19,13 @@ PLAN_LEVEL = 1
 PHASES = {
     # preprocess grid from steer_md.aiwf:27
     'grid': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'ensemble_prep'},
-    # simulation md from steer_md.aiwf:34
+    # simulation md from steer_md.aiwf:36
     'md': {'kind': 'simulation', 'after': ['grid'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'ensemble_member'},
-    # training fit from steer_md.aiwf:43
+    # training fit from steer_md.aiwf:48
     'fit': {'kind': 'training', 'after': ['md'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'steering_training'},
-    # inference score from steer_md.aiwf:53
+    # inference score from steer_md.aiwf:60
     'score': {'kind': 'inference', 'after': ['fit'], 'chunk': 1, 'throttle': None, 'loop': 'steer', 'service': False, 'uses': [], 'executor': 'steering_inference'},
-    # analysis report from steer_md.aiwf:71
+    # analysis report from steer_md.aiwf:80
     'report': {'kind': 'analysis', 'after': ['fit'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'ensemble_prep'},
 }
 

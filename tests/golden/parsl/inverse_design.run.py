@@ -19,13 +19,13 @@ PLAN_LEVEL = 1
 PHASES = {
     # preprocess init from design.aiwf:23
     'init': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'design_prep'},
-    # simulation simulate from design.aiwf:30
+    # simulation simulate from design.aiwf:32
     'simulate': {'kind': 'simulation', 'after': ['init'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'design_simulation'},
-    # training refit from design.aiwf:37
+    # training refit from design.aiwf:42
     'refit': {'kind': 'training', 'after': ['simulate'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'surrogate_training'},
-    # inference propose from design.aiwf:48
+    # inference propose from design.aiwf:55
     'propose': {'kind': 'inference', 'after': ['refit'], 'chunk': 1, 'throttle': None, 'loop': 'search', 'service': False, 'uses': [], 'executor': 'design_prep'},
-    # analysis report from design.aiwf:63
+    # analysis report from design.aiwf:72
     'report': {'kind': 'analysis', 'after': ['refit'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'design_prep'},
 }
 

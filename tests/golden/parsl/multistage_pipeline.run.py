@@ -17,13 +17,13 @@ PLAN_LEVEL = 1
 # Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
 # per app (a bundle), how many of its apps may run at once, the executor (its resource class).
 PHASES = {
-    # preprocess generate from screen.aiwf:24
+    # preprocess generate from screen.aiwf:31
     'generate': {'kind': 'preprocess', 'after': [], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_prep'},
-    # inference filter from screen.aiwf:30
+    # inference filter from screen.aiwf:39
     'filter': {'kind': 'inference', 'after': ['generate'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_filter'},
-    # simulation solve from screen.aiwf:38
+    # simulation solve from screen.aiwf:49
     'solve': {'kind': 'simulation', 'after': ['filter'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_simulation'},
-    # analysis rank from screen.aiwf:46
+    # analysis rank from screen.aiwf:60
     'rank': {'kind': 'analysis', 'after': ['solve'], 'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], 'executor': 'pipeline_prep'},
 }
 

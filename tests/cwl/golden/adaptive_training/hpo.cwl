@@ -121,7 +121,7 @@ steps:
     - store
   more_data:
     label: 'feedback more_data'
-    doc: 'from hpo.aiwf:69'
+    doc: 'from hpo.aiwf:80'
     run: loops/more_data.cwl
     in:
       loop_iteration:

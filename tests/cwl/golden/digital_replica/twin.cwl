@@ -104,7 +104,7 @@ steps:
     - data
   fit:
     label: 'training fit'
-    doc: 'from twin.aiwf:29'
+    doc: 'from twin.aiwf:31'
     run: tools/fit.cwl
     in:
       project: project
@@ -120,7 +120,7 @@ steps:
     - aiwf_record
   plant:
     label: 'simulation plant'
-    doc: 'from twin.aiwf:46'
+    doc: 'from twin.aiwf:51'
     run: tools/plant.cwl
     in:
       project: project
@@ -134,7 +134,7 @@ steps:
     - svc__replica__log
   compare:
     label: 'analysis compare'
-    doc: 'from twin.aiwf:53'
+    doc: 'from twin.aiwf:60'
     run: tools/compare.cwl
     in:
       project: project

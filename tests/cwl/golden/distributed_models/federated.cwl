@@ -127,7 +127,7 @@ steps:
     - data
   prepare_south:
     label: 'preprocess prepare_south'
-    doc: 'from federated.aiwf:30'
+    doc: 'from federated.aiwf:32'
     run: tools/prepare_south.cwl
     in:
       project: project
@@ -136,7 +136,7 @@ steps:
     - data
   setup:
     label: 'preprocess setup'
-    doc: 'from federated.aiwf:37'
+    doc: 'from federated.aiwf:41'
     run: tools/setup.cwl
     in:
       project: project
@@ -145,7 +145,7 @@ steps:
     - test
   rounds:
     label: 'feedback rounds'
-    doc: 'from federated.aiwf:82'
+    doc: 'from federated.aiwf:96'
     run: loops/rounds.cwl
     in:
       loop_iteration:

@@ -136,7 +136,7 @@ steps:
     - prior
   steer:
     label: 'feedback steer'
-    doc: 'from steer_md.aiwf:61'
+    doc: 'from steer_md.aiwf:70'
     run: loops/steer.cwl
     in:
       loop_iteration:
@@ -187,7 +187,7 @@ steps:
         outputMethod: last
   report:
     label: 'analysis report'
-    doc: 'from steer_md.aiwf:71'
+    doc: 'from steer_md.aiwf:80'
     run: tools/report.cwl
     in:
       project: project

@@ -128,7 +128,7 @@ steps:
     - history
   search:
     label: 'feedback search'
-    doc: 'from design.aiwf:55'
+    doc: 'from design.aiwf:64'
     run: loops/search.cwl
     in:
       loop_iteration:
@@ -170,7 +170,7 @@ steps:
         outputMethod: last
   report:
     label: 'analysis report'
-    doc: 'from design.aiwf:63'
+    doc: 'from design.aiwf:72'
     run: tools/report.cwl
     in:
       project: project

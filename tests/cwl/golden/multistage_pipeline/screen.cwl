@@ -78,7 +78,7 @@ outputs:
 steps:
   generate:
     label: 'preprocess generate'
-    doc: 'from screen.aiwf:24'
+    doc: 'from screen.aiwf:31'
     run: tools/generate.cwl
     in:
       project: project
@@ -88,7 +88,7 @@ steps:
     - library
   filter:
     label: 'inference filter'
-    doc: 'from screen.aiwf:30'
+    doc: 'from screen.aiwf:39'
     run: tools/filter.cwl
     in:
       project: project
@@ -122,7 +122,7 @@ steps:
     - index
   solve:
     label: 'simulation solve'
-    doc: 'from screen.aiwf:38'
+    doc: 'from screen.aiwf:49'
     run: tools/solve.cwl
     in:
       project: project
@@ -134,7 +134,7 @@ steps:
     - candidate
   rank:
     label: 'analysis rank'
-    doc: 'from screen.aiwf:46'
+    doc: 'from screen.aiwf:60'
     run: tools/rank.cwl
     in:
       project: project

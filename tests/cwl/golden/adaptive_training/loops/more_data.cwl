@@ -124,7 +124,7 @@ steps:
     - index
   simulate:
     label: 'simulation simulate'
-    doc: 'from hpo.aiwf:31'
+    doc: 'from hpo.aiwf:33'
     run: '../tools/simulate.cwl'
     in:
       project: project
@@ -140,7 +140,7 @@ steps:
     scatterMethod: dotproduct
   collect:
     label: 'preprocess collect'
-    doc: 'from hpo.aiwf:38'
+    doc: 'from hpo.aiwf:43'
     run: '../tools/collect.cwl'
     in:
       project: project
@@ -176,7 +176,7 @@ steps:
     - index
   sweep:
     label: 'training sweep'
-    doc: 'from hpo.aiwf:46'
+    doc: 'from hpo.aiwf:53'
     run: '../tools/sweep.cwl'
     in:
       project: project
@@ -197,7 +197,7 @@ steps:
     scatterMethod: dotproduct
   select:
     label: 'analysis select'
-    doc: 'from hpo.aiwf:57'
+    doc: 'from hpo.aiwf:66'
     run: '../tools/select.cwl'
     in:
       project: project

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'preprocess collect'
-doc: 'Phase `collect` (preprocess) of workflow `hpo`, from hpo.aiwf:38.'
+doc: 'Phase `collect` (preprocess) of workflow `hpo`, from hpo.aiwf:43.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

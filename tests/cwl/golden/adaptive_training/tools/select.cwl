@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis select'
-doc: 'Phase `select` (analysis) of workflow `hpo`, from hpo.aiwf:57.'
+doc: 'Phase `select` (analysis) of workflow `hpo`, from hpo.aiwf:66.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'simulation simulate'
-doc: 'Phase `simulate` (simulation) of workflow `hpo`, from hpo.aiwf:31.'
+doc: 'Phase `simulate` (simulation) of workflow `hpo`, from hpo.aiwf:33.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

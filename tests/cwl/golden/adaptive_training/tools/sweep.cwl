@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training sweep'
-doc: 'Phase `sweep` (training) of workflow `hpo`, from hpo.aiwf:46.'
+doc: 'Phase `sweep` (training) of workflow `hpo`, from hpo.aiwf:53.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

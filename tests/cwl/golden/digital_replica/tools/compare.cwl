@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis compare'
-doc: 'Phase `compare` (analysis) of workflow `twin`, from twin.aiwf:53.'
+doc: 'Phase `compare` (analysis) of workflow `twin`, from twin.aiwf:60.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

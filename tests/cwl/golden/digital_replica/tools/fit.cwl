@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training fit'
-doc: 'Phase `fit` (training) of workflow `twin`, from twin.aiwf:29.'
+doc: 'Phase `fit` (training) of workflow `twin`, from twin.aiwf:31.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'simulation plant'
-doc: 'Phase `plant` (simulation) of workflow `twin`, from twin.aiwf:46.'
+doc: 'Phase `plant` (simulation) of workflow `twin`, from twin.aiwf:51.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

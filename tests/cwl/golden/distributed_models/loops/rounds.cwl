@@ -106,7 +106,7 @@ outputs:
 steps:
   train_north:
     label: 'training train_north'
-    doc: 'from federated.aiwf:44'
+    doc: 'from federated.aiwf:50'
     run: '../tools/train_north.cwl'
     in:
       project: project
@@ -127,7 +127,7 @@ steps:
     - aiwf_record
   train_south:
     label: 'training train_south'
-    doc: 'from federated.aiwf:55'
+    doc: 'from federated.aiwf:63'
     run: '../tools/train_south.cwl'
     in:
       project: project
@@ -148,7 +148,7 @@ steps:
     - aiwf_record
   aggregate:
     label: 'task aggregate'
-    doc: 'from federated.aiwf:66'
+    doc: 'from federated.aiwf:76'
     run: '../tools/aggregate.cwl'
     in:
       project: project
@@ -160,7 +160,7 @@ steps:
     - model
   evaluate:
     label: 'analysis evaluate'
-    doc: 'from federated.aiwf:73'
+    doc: 'from federated.aiwf:85'
     run: '../tools/evaluate.cwl'
     in:
       project: project

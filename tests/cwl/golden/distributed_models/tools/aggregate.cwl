@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'task aggregate'
-doc: 'Phase `aggregate` (task) of workflow `federated`, from federated.aiwf:66.'
+doc: 'Phase `aggregate` (task) of workflow `federated`, from federated.aiwf:76.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

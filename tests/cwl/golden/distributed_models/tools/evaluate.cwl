@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis evaluate'
-doc: 'Phase `evaluate` (analysis) of workflow `federated`, from federated.aiwf:73.'
+doc: 'Phase `evaluate` (analysis) of workflow `federated`, from federated.aiwf:85.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'preprocess prepare_south'
-doc: 'Phase `prepare_south` (preprocess) of workflow `federated`, from federated.aiwf:30.'
+doc: 'Phase `prepare_south` (preprocess) of workflow `federated`, from federated.aiwf:32.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'preprocess setup'
-doc: 'Phase `setup` (preprocess) of workflow `federated`, from federated.aiwf:37.'
+doc: 'Phase `setup` (preprocess) of workflow `federated`, from federated.aiwf:41.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

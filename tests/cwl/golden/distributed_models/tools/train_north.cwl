@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training train_north'
-doc: 'Phase `train_north` (training) of workflow `federated`, from federated.aiwf:44.'
+doc: 'Phase `train_north` (training) of workflow `federated`, from federated.aiwf:50.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

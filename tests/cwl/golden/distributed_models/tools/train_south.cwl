@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training train_south'
-doc: 'Phase `train_south` (training) of workflow `federated`, from federated.aiwf:55.'
+doc: 'Phase `train_south` (training) of workflow `federated`, from federated.aiwf:63.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

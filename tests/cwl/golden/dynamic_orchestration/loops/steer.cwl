@@ -145,7 +145,7 @@ steps:
     - index
   md:
     label: 'simulation md'
-    doc: 'from steer_md.aiwf:34'
+    doc: 'from steer_md.aiwf:36'
     run: '../tools/md.cwl'
     in:
       project: project
@@ -196,7 +196,7 @@ steps:
     - progress
   fit:
     label: 'training fit'
-    doc: 'from steer_md.aiwf:43'
+    doc: 'from steer_md.aiwf:48'
     run: '../tools/fit.cwl'
     in:
       project: project
@@ -216,7 +216,7 @@ steps:
     - aiwf_record
   score:
     label: 'inference score'
-    doc: 'from steer_md.aiwf:53'
+    doc: 'from steer_md.aiwf:60'
     run: '../tools/score.cwl'
     in:
       project: project

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training fit'
-doc: 'Phase `fit` (training) of workflow `steer_md`, from steer_md.aiwf:43.'
+doc: 'Phase `fit` (training) of workflow `steer_md`, from steer_md.aiwf:48.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

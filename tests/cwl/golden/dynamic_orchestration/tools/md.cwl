@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'simulation md'
-doc: 'Phase `md` (simulation) of workflow `steer_md`, from steer_md.aiwf:34.'
+doc: 'Phase `md` (simulation) of workflow `steer_md`, from steer_md.aiwf:36.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis report'
-doc: 'Phase `report` (analysis) of workflow `steer_md`, from steer_md.aiwf:71.'
+doc: 'Phase `report` (analysis) of workflow `steer_md`, from steer_md.aiwf:80.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

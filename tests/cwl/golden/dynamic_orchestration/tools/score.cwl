@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'inference score'
-doc: 'Phase `score` (inference) of workflow `steer_md`, from steer_md.aiwf:53.'
+doc: 'Phase `score` (inference) of workflow `steer_md`, from steer_md.aiwf:60.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -127,7 +127,7 @@ steps:
     - index
   simulate:
     label: 'simulation simulate'
-    doc: 'from design.aiwf:30'
+    doc: 'from design.aiwf:32'
     run: '../tools/simulate.cwl'
     in:
       project: project
@@ -141,7 +141,7 @@ steps:
     scatterMethod: dotproduct
   refit:
     label: 'training refit'
-    doc: 'from design.aiwf:37'
+    doc: 'from design.aiwf:42'
     run: '../tools/refit.cwl'
     in:
       project: project
@@ -162,7 +162,7 @@ steps:
     - aiwf_record
   propose:
     label: 'inference propose'
-    doc: 'from design.aiwf:48'
+    doc: 'from design.aiwf:55'
     run: '../tools/propose.cwl'
     in:
       project: project

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'inference propose'
-doc: 'Phase `propose` (inference) of workflow `design`, from design.aiwf:48.'
+doc: 'Phase `propose` (inference) of workflow `design`, from design.aiwf:55.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'training refit'
-doc: 'Phase `refit` (training) of workflow `design`, from design.aiwf:37.'
+doc: 'Phase `refit` (training) of workflow `design`, from design.aiwf:42.'
 $namespaces:
   cwltool: 'http://commonwl.org/cwltool#'
 requirements:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis report'
-doc: 'Phase `report` (analysis) of workflow `design`, from design.aiwf:63.'
+doc: 'Phase `report` (analysis) of workflow `design`, from design.aiwf:72.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'simulation simulate'
-doc: 'Phase `simulate` (simulation) of workflow `design`, from design.aiwf:30.'
+doc: 'Phase `simulate` (simulation) of workflow `design`, from design.aiwf:32.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'inference filter'
-doc: 'Phase `filter` (inference) of workflow `screen`, from screen.aiwf:30.'
+doc: 'Phase `filter` (inference) of workflow `screen`, from screen.aiwf:39.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'preprocess generate'
-doc: 'Phase `generate` (preprocess) of workflow `screen`, from screen.aiwf:24.'
+doc: 'Phase `generate` (preprocess) of workflow `screen`, from screen.aiwf:31.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'analysis rank'
-doc: 'Phase `rank` (analysis) of workflow `screen`, from screen.aiwf:46.'
+doc: 'Phase `rank` (analysis) of workflow `screen`, from screen.aiwf:60.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:

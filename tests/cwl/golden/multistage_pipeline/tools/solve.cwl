@@ -4,7 +4,7 @@
 cwlVersion: v1.2
 class: CommandLineTool
 label: 'simulation solve'
-doc: 'Phase `solve` (simulation) of workflow `screen`, from screen.aiwf:38.'
+doc: 'Phase `solve` (simulation) of workflow `screen`, from screen.aiwf:49.'
 requirements:
   InlineJavascriptRequirement:
     expressionLib:
