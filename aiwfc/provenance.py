@@ -98,8 +98,11 @@ def crate_entities(run_dir: str | Path, program_dir: str | Path | None = None) -
     source_name = manifest.get("source") or Path(spec.get("source") or f"{workflow_name}.aiwf").name
     source_file = program / SOURCE_DIR / source_name
     wf_id = ids(source_file)
-    program_files = sorted(p for p in program.rglob("*") if p.is_file() and SOURCE_DIR not in
-                           p.relative_to(program).parts[:1])
+    # bytecode is no part of the program: `import aiwf_task` leaves __pycache__/*.pyc beside it
+    # unless PYTHONDONTWRITEBYTECODE is set
+    program_files = sorted(p for p in program.rglob("*") if p.is_file() and p.suffix != ".pyc"
+                           and SOURCE_DIR not in p.relative_to(program).parts[:1]
+                           and "__pycache__" not in p.relative_to(program).parts)
     params = (run.params if run else None) or spec.get("params") or {}
     declared = manifest.get("params") or {}
     phases = spec.get("phases") or {}

@@ -103,3 +103,24 @@ def test_module_entry_point_for_other_backends(hpo_run, tmp_path, capsys):
     model = crate.get((run_dir / "tasks/sweep/i1/0/model_0.npz").as_uri())
     assert model["exampleOfWork"].id == "#output-sweep.model"
     assert main([]) == 2 and main([str(tmp_path / "none")]) == 2
+
+
+def test_bytecode_beside_the_program_is_not_part_of_the_crate(hpo_run, tmp_path):
+    """`import aiwf_task` with bytecode writing on leaves __pycache__/*.pyc in the program
+    directory (this environment sets PYTHONDONTWRITEBYTECODE=1, which hides it): the crate
+    lists the program's files, never its bytecode."""
+    import shutil
+
+    run_dir, _ = hpo_run
+    program = tmp_path / "program"
+    shutil.copytree(run_dir / "program", program)
+    (program / "__pycache__").mkdir()
+    (program / "__pycache__" / "aiwf_task.cpython-311.pyc").write_bytes(b"\x00")
+    (program / "stray.pyc").write_bytes(b"\x00")
+    entities = {e["@id"]: e for e in crate_entities(run_dir, program)}
+    workflow = entities[(program / "source" / "hpo.aiwf").as_uri()]
+    parts = sorted(p["@id"] for p in workflow["hasPart"])
+    assert parts == sorted((program / name).as_uri() for name in (
+        "aiwf_base.py", "aiwf_exec.py", "aiwf_launch.py", "aiwf_loop.py", "aiwf_parsl.py", "aiwf_records.py",
+        "aiwf_task.py", "aiwf_values.py", "aiwfc-manifest.json", "run.py", "workflow.json"))
+    assert not any("__pycache__" in i or i.endswith(".pyc") for i in entities)
