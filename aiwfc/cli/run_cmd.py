@@ -7,9 +7,10 @@ is exactly what would run elsewhere. Re-running the same command re-uses the run
 directory: tasks already done with unchanged inputs and command are reported `cached`
 and not run again, so an interrupted run resumes where it stopped. Without `--site`, a local
 run is planned for the stdlib's `local` site (this machine), a `--config slurm` run for
-the site the workflow imports. When the run ends it writes the run's RO-Crate and, when
+the site the workflow imports. When the run ends, the program logs it to MLflow if
 `--track`, the workflow's `track` or the site's says so (`--no-track` overrides them all;
-see aiwfc.tracking.resolve_track), logs it to MLflow.
+aiwfc.tracking.resolve_track; compiled into run.py as TRACK, as `aiwfc compile --target
+parsl` does), and this command writes the run's RO-Crate.
 
 Exit status: the program's (0 every task succeeded, 1 a task failed, 130 interrupted),
 1 when the input has errors, 2 for usage or I/O problems (no parsl, bad -p).
@@ -39,7 +40,6 @@ from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
 from aiwfc.provenance import SOURCE_DIR, write_crate
-from aiwfc.tracking import resolve_track, track_run
 
 DEFAULT_SITE = "local"
 PROGRAM_DIR = "program"
@@ -117,7 +117,7 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
         return _error(f"{args.path}: choose one workflow with --workflow NAME (it defines: {names})")
     wf = workflows[0]
     plan = build_plan(comp, wf, level=args.opt_level)
-    ctx = EmitContext(comp, wf, plan, {}, comp.sink)
+    ctx = EmitContext(comp, wf, plan, {"track": track_choice(args)}, comp.sink)
     report_capabilities(backend, ctx)
     artefacts = backend.emit(ctx)
     diags = comp.sink.sorted()
@@ -151,10 +151,6 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     _mark("aiwfc: program ended")
     if not args.no_crate and (run_dir / "run.json").is_file():
         print(f"  {write_crate(run_dir, program)}", flush=True)
-    # --no-track, --track, then the workflow's and the site's `track` (checked: AIWF702)
-    track = resolve_track(track_choice(args), wf.track, comp.site.track if comp.site else None)
-    if track is not None and (run_dir / "run.json").is_file():
-        print(f"  {track_run(run_dir, track[1])}", flush=True)
     _mark("aiwfc: end")
     return status
 

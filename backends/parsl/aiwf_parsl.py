@@ -521,7 +521,15 @@ def parse_args(program: dict, argv: list[str]) -> argparse.Namespace:
                          "off (the plan's chunk), or N")
     ap.add_argument("--force", action="store_true", help="re-run tasks even when their record says done")
     ap.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    track = ap.add_mutually_exclusive_group()
+    track.add_argument("--track", metavar="mlflow[:URI]", default=program.get("TRACK"),
+                       help="log the run to MLflow when it ends (default: as compiled, "
+                            f"{program.get('TRACK') or 'none'}; the store defaults to RUN/mlruns)")
+    track.add_argument("--no-track", dest="track", action="store_const", const=None,
+                       help="no MLflow logging (the task records remain)")
     args = ap.parse_args(argv)
+    if args.track is not None and args.track.partition(":")[0] != "mlflow":
+        ap.error(f"--track expects mlflow or mlflow:URI, not {args.track!r}")
     if args.run_dir is None:
         args.run_dir = str(Path("runs") / program["WORKFLOW"])
     if args.bundle not in ("auto", "off") and not (args.bundle.isdigit() and int(args.bundle) >= 1):
@@ -719,5 +727,23 @@ def main(argv: list[str], program: dict) -> int:
             for s, h in old.items():
                 signal.signal(s, h)
     print_summary(driver, doc, status)
+    if args.track is not None:
+        log_to_mlflow(driver.run, args.track.partition(":")[2] or None)
     mark("driver: end")
     return status
+
+
+def log_to_mlflow(run: Path, uri: str | None) -> None:
+    """The finished run's records logged to MLflow (aiwfc.tracking, as a Slurm run's last
+    job does) where this program ran; where aiwfc or mlflow cannot be imported, a notice,
+    and the task records remain. Never changes the run's exit status: it is a record."""
+    try:
+        from aiwfc.tracking import track_run  # optional here: the program itself needs only parsl
+    except ImportError:
+        print("aiwf: no MLflow tracking: python cannot import aiwfc here (pip install 'aiwfc[track]'); "
+              "the task records remain", flush=True)
+        return
+    try:
+        print(f"  {track_run(run, uri)}", flush=True)
+    except Exception as e:  # noqa: BLE001 - a failed upload must not turn a finished run into a failure
+        print(f"aiwf: logging the run to MLflow failed ({type(e).__name__}: {e}); the task records remain", flush=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from aiwfc.backend import EmitContext
 from aiwfc.emitter import Emitter, python_literal
-from aiwfc.graph import build_graph
+from aiwfc.graph import graph_of
 from aiwfc.plan.models import Plan, PlanJob
+from aiwfc.tracking import resolve_track
 
 __all__ = ["emit_program", "executor_label"]
 
@@ -82,7 +83,7 @@ def emit_program(ctx: EmitContext, spec: dict) -> str:
     plan: Plan = ctx.plan.plan
     wf = ctx.workflow
     scope = ctx.scope
-    graph = build_graph(ctx.comp.program, wf)
+    graph = graph_of(ctx.comp, wf)
     job_of = plan.job_of_phase()
     e = Emitter(comment_prefix="#", indent_unit="    ", names=ctx.source_name)
     e.line("#!/usr/bin/env python3")
@@ -99,6 +100,10 @@ def emit_program(ctx: EmitContext, spec: dict) -> str:
     e.line(f"WORKFLOW = {python_literal(wf.name)}")
     e.line(f"SOURCE = {python_literal(ctx.source)}")
     e.line(f"PLAN_LEVEL = {plan.level}")
+    # experiment tracking as compiled (compile's --track/--no-track, the workflow's `track`,
+    # else its site's); run.py --track/--no-track overrides it
+    track = resolve_track(ctx.options.get("track"), wf.track, ctx.site.track if ctx.site else None)
+    e.line(f"TRACK = {python_literal(None if track is None else ':'.join(filter(None, track)))}")
     e.line()
     e.comment("Phase -> what its apps need: the phases it waits for (the plan's dependencies), items")
     e.comment("per app (a bundle), how many of its apps may run at once, the executor (its resource class).")

@@ -7,6 +7,7 @@ skips what was done. Each example is run once per session and the asserts share 
 from __future__ import annotations
 
 import json
+import ast
 import os
 import signal
 import subprocess
@@ -307,8 +308,15 @@ def test_compiled_program_is_deterministic_and_self_contained(tmp_path):
     assert "    # simulation solve from screen.aiwf:49\n    'solve': {'kind': 'simulation', 'after': ['filter'], " \
            "'chunk': 1, 'throttle': None, 'loop': None, 'service': False, 'uses': [], " \
            "'executor': 'pipeline_simulation'},\n" in run_py
-    assert "import aiwfc" not in run_py and "import aiwfc" not in outs[0]["aiwf_parsl.py"].decode()
-    assert "import aiwfc" not in outs[0]["aiwf_launch.py"].decode()
+    # self-contained: nothing imports aiwfc at module level; the one optional import (MLflow
+    # logging at the end of a tracked run) is inside a function and guarded by ImportError
+    for name in ("run.py", "aiwf_parsl.py", "aiwf_launch.py"):
+        tree = ast.parse(outs[0][name].decode())
+        top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert not [n for n in top if "aiwfc" in ast.unparse(n)], name
+    inner = [n for n in ast.walk(ast.parse(outs[0]["aiwf_parsl.py"].decode()))
+             if isinstance(n, ast.Try) and any("aiwfc" in ast.unparse(b) for b in n.body if isinstance(b, ast.ImportFrom))]
+    assert len(inner) == 1 and [ast.unparse(h.type) for h in inner[0].handlers] == ["ImportError"]
     assert os.access(tmp_path / "o1" / "run.py", os.X_OK)
     help_ = subprocess.run([sys.executable, str(tmp_path / "o1" / "run.py"), "--help"], capture_output=True, text=True)
     assert help_.returncode == 0 and "--config {local,slurm}" in help_.stdout

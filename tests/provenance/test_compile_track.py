@@ -8,6 +8,8 @@ with `--no-track` a tracked one has none.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,11 @@ FINISH_LINES = ('  # tracked workflow: the last job summarises the run and logs 
                 '  aiwf_sbatch finish 0 finish "$d" "$AIWF_HOME/jobs/aiwf_finish.sbatch" > /dev/null\n}\n')
 
 
-def compile_with(tmp_path: Path, track: str | None, *options: str) -> Path:
+def compile_with(tmp_path: Path, track: str | None, *options: str, target: str = "slurm") -> Path:
     line = f'  track = "{track}"\n' if track else ""
     (tmp_path / "tiny.aiwf").write_text(WORKFLOW.format(site=SITE.format(track=""), track=line))
     out = tmp_path / "out"
-    assert main(["compile", str(tmp_path / "tiny.aiwf"), "--site", "lab", "--target", "slurm", "-o", str(out),
+    assert main(["compile", str(tmp_path / "tiny.aiwf"), "--site", "lab", "--target", target, "-o", str(out),
                  *options]) == 0
     return out
 
@@ -70,3 +72,34 @@ def test_track_and_no_track_exclude_each_other_and_bad_values_are_usage_errors(c
         main(["compile", "x.aiwf", "--target", "slurm", "-o", "out", "--track", "wandb"])
     assert e.value.code == 2
     assert "argument --track: expected mlflow, mlflow:URI or none, got `wandb`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("track, option, compiled", [
+    (None, [], "TRACK = None"),
+    (None, ["--track", "mlflow:file:///srv/mlruns"], "TRACK = 'mlflow:file:///srv/mlruns'"),
+    ("mlflow", [], "TRACK = 'mlflow'"),
+    ("mlflow", ["--no-track"], "TRACK = None"),
+])
+def test_the_parsl_program_carries_the_same_choice(tmp_path, track, option, compiled):
+    """A Parsl program logs its own run when it ends (as the Slurm finish job does), so
+    `python run.py` tracks as compiled; run.py --track/--no-track overrides it."""
+    pytest.importorskip("parsl", reason="parsl is not installed")
+    out = compile_with(tmp_path, track, *option, target="parsl")
+    run_py = (out / "run.py").read_text()
+    assert f"\n{compiled}\n" in run_py
+    bad = subprocess.run([sys.executable, str(out / "run.py"), "--track", "wandb"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.rstrip().endswith("error: --track expects mlflow or mlflow:URI, not 'wandb'")
+
+
+def test_the_parsl_program_without_aiwfc_says_so(tmp_path):
+    """Where the program runs without aiwfc (only parsl installed), a tracked run ends with a
+    notice and its records; the exit status is the run's."""
+    pytest.importorskip("parsl", reason="parsl is not installed")
+    out = compile_with(tmp_path, "mlflow", target="parsl")
+    code = ("import sys; sys.modules['aiwfc'] = None; sys.path.insert(0, sys.argv[1]); import aiwf_parsl, pathlib; "
+            "aiwf_parsl.log_to_mlflow(pathlib.Path(sys.argv[2]), None)")
+    p = subprocess.run([sys.executable, "-c", code, str(out), str(tmp_path / "run")], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert p.stdout == ("aiwf: no MLflow tracking: python cannot import aiwfc here (pip install 'aiwfc[track]'); "
+                        "the task records remain\n")

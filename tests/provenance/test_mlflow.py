@@ -19,7 +19,10 @@ def test_track_option():
 def test_hpo_runs_logged_to_the_file_store(hpo_run):
     run_dir, proc = hpo_run
     uri = (run_dir / "mlruns").as_uri()
-    assert "  MLflow: experiment hpo, run " in proc.stdout and proc.stdout.rstrip().endswith(f" at {uri}")
+    # the program logs the run when it ends (run.py's TRACK), then `aiwfc run` writes the crate
+    *_, logged, crate = proc.stdout.splitlines()
+    assert logged.startswith("  MLflow: experiment hpo, run ") and logged.endswith(f" at {uri}")
+    assert crate == f"  RO-Crate: {run_dir / 'ro-crate-metadata.json'}"
     assert_hpo_logged(uri, run_dir)
 
 

@@ -78,7 +78,9 @@ def test_workflow_track_setting_logs_without_the_flag(tmp_path):
     assert "MLflow" not in first.stdout and not (tmp_path / "store").exists() and not (run_dir / "mlruns").exists()
     second = subprocess.run(base, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr + second.stdout
-    assert second.stdout.rstrip().endswith(f" at {store}") and "  MLflow: experiment hpo, run " in second.stdout
+    *_, logged, crate = second.stdout.splitlines()  # the program logs, then `aiwfc run` writes the crate
+    assert logged.startswith("  MLflow: experiment hpo, run ") and logged.endswith(f" at {store}")
+    assert crate == f"  RO-Crate: {run_dir / 'ro-crate-metadata.json'}"
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     client = mlflow_tracking.MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("hpo")

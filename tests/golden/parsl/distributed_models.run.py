@@ -13,6 +13,7 @@ import aiwf_parsl  # noqa: E402
 WORKFLOW = 'federated'
 SOURCE = 'federated.aiwf'
 PLAN_LEVEL = 1
+TRACK = None
 
 # Phase -> what its apps need: the phases it waits for (the plan's dependencies), items
 # per app (a bundle), how many of its apps may run at once, the executor (its resource class).
