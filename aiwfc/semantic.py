@@ -413,35 +413,8 @@ class Typer:
 
     # ------------------------------------------------------------ helpers
     def refs(self, e: ast.Expr) -> list[ast.Ref]:
-        """Every reference inside an expression, in order."""
-        out: list[ast.Ref] = []
-        _collect_refs(e, out)
-        return out
-
-
-def _collect_refs(e: ast.Expr, out: list[ast.Ref]) -> None:
-    # a list filled by plain recursion: the checks and the graph walk every expression of
-    # every phase, and nested generators cost several times more per reference
-    t = type(e)
-    if t is ast.Ref:
-        out.append(e)
-    elif t is ast.Template:
-        for p in e.parts:
-            if type(p) is ast.Ref:
-                out.append(p)
-            elif type(p) is not str:
-                _collect_refs(p, out)
-    elif t is ast.BinOp:
-        _collect_refs(e.left, out)
-        _collect_refs(e.right, out)
-    elif t is ast.UnOp:
-        _collect_refs(e.operand, out)
-    elif t is ast.Call:
-        for a in e.args:
-            _collect_refs(a, out)
-    elif t is ast.ListExpr:
-        for a in e.items:
-            _collect_refs(a, out)
+        """Every reference inside an expression, in order (ast.refs_in)."""
+        return ast.refs_in(e)
 
 
 def const_value(e: ast.Expr, params: dict[str, ir.Param] | None = None, depth: int = 0):

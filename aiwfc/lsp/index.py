@@ -258,24 +258,6 @@ def _named(block: ast.Block) -> bool:
 
 
 def refs(e) -> list[ast.Ref]:
-    """Every reference inside an expression (interpolations and map values included)."""
-    out: list[ast.Ref] = []
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, ast.Ref):
-            if x.parts and x.parts[0].text != MISSING:
-                out.append(x)
-        elif isinstance(x, ast.Template):
-            stack.extend(p for p in x.parts if not isinstance(p, str))
-        elif isinstance(x, ast.BinOp):
-            stack += [x.left, x.right]
-        elif isinstance(x, ast.UnOp):
-            stack.append(x.operand)
-        elif isinstance(x, ast.Call):
-            stack.extend(x.args)
-        elif isinstance(x, ast.ListExpr):
-            stack.extend(x.items)
-        elif isinstance(x, ast.MapExpr):
-            stack.extend(v for _, v in x.entries)
-    return out
+    """Every reference inside an expression (interpolations and map values included) that
+    names something: a placeholder the recovering parser put for a missing name is not."""
+    return [r for r in ast.refs_in(e) if r.parts and r.parts[0].text != MISSING]

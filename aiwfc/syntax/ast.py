@@ -217,6 +217,43 @@ _PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
          "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "neg": 7}
 
 
+def refs_in(e: Expr) -> list[Ref]:
+    """Every reference inside an expression, in source order: interpolations, operands,
+    call arguments, list items and map values (the checks, the graph, the language
+    server's index and the backends' run spec all walk expressions this one way)."""
+    out: list[Ref] = []
+    _collect_refs(e, out)
+    return out
+
+
+def _collect_refs(e: Expr, out: list[Ref]) -> None:
+    # plain recursion into one list: expressions of every phase are walked several times
+    # per analysis, and nested generators cost several times more per reference
+    t = type(e)
+    if t is Ref:
+        out.append(e)
+    elif t is Template:
+        for p in e.parts:
+            if type(p) is Ref:
+                out.append(p)
+            elif type(p) is not str:
+                _collect_refs(p, out)
+    elif t is BinOp:
+        _collect_refs(e.left, out)
+        _collect_refs(e.right, out)
+    elif t is UnOp:
+        _collect_refs(e.operand, out)
+    elif t is Call:
+        for a in e.args:
+            _collect_refs(a, out)
+    elif t is ListExpr:
+        for a in e.items:
+            _collect_refs(a, out)
+    elif t is MapExpr:
+        for _, v in e.entries:
+            _collect_refs(v, out)
+
+
 def quote_string(text: str) -> str:
     """An aiwf string literal for `text` (escapes quotes, backslashes and newlines)."""
     body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")

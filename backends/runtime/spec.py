@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from aiwfc import __version__
 from aiwfc.backend import EmitContext
@@ -65,30 +65,6 @@ def spec_text(spec: dict) -> str:
 
 def _json_default(value):
     return str(value)
-
-
-def walk_refs(e) -> Iterator[ast.Ref]:
-    """Every reference inside an expression (templates, operators, calls, lists, maps)."""
-    if isinstance(e, ast.Ref):
-        yield e
-    elif isinstance(e, ast.Template):
-        for p in e.parts:
-            if not isinstance(p, str):
-                yield from walk_refs(p)
-    elif isinstance(e, ast.BinOp):
-        yield from walk_refs(e.left)
-        yield from walk_refs(e.right)
-    elif isinstance(e, ast.UnOp):
-        yield from walk_refs(e.operand)
-    elif isinstance(e, ast.Call):
-        for a in e.args:
-            yield from walk_refs(a)
-    elif isinstance(e, ast.ListExpr):
-        for i in e.items:
-            yield from walk_refs(i)
-    elif isinstance(e, ast.MapExpr):
-        for _, v in e.entries:
-            yield from walk_refs(v)
 
 
 class _Compiler:
@@ -214,7 +190,7 @@ def _phase(known: _Known, ph: ir.Phase, loop: str | None, job: PlanJob | None) -
     source = ph.foreach.source if ph.foreach is not None else None
     used_params, whole, per_item = set(), set(), set()
     for e in exprs + [source]:
-        for ref in walk_refs(e) if e is not None else ():
+        for ref in ast.refs_in(e) if e is not None else ():
             head = ref.parts[0].text
             if head in local:
                 continue
