@@ -2,7 +2,8 @@
 
 Documents are YAML in block style with keys in the order the builders put them, and
 long lines kept whole (JavaScript expressions are not folded, and single-quoted so
-that they read as written), after a comment header (`aiwfc.emitter.header_lines`:
+that they read as written), text of several lines as a literal block (`|`: a file a tool
+carries reads as the file), after a comment header (`aiwfc.emitter.header_lines`:
 what the file is, the source file, the compiler). `to_yaml` is checked against
 PyYAML's reader by the tests (the text must load back to the same data).
 """
@@ -40,11 +41,23 @@ def _scalar(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _literal(value: Any) -> bool:
+    """Whether a string reads back exactly from a literal block scalar (`|`, one final newline
+    kept): lines of printable text, the first not indented, none made of spaces alone."""
+    if not isinstance(value, str) or not value.endswith("\n") or value.endswith("\n\n") or value.startswith(" "):
+        return False
+    lines = value[:-1].split("\n")
+    return len(lines) > 1 and all(line.isprintable() and (line == "" or line.strip() != "") for line in lines)
+
+
 def _block(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(v, (dict, list)) and v:
+            if _literal(v):
+                out.append(f"{pad}{_scalar(k)}: |")
+                out.extend(f"{pad}  {line}" if line else "" for line in v[:-1].split("\n"))
+            elif isinstance(v, (dict, list)) and v:
                 out.append(f"{pad}{_scalar(k)}:")
                 _block(v, indent + 2 if isinstance(v, dict) else indent, out)
             else:

@@ -23,6 +23,9 @@ What CWL does not have is built around the command, in the same script:
   hash) and outputs, and the `tracked` values, all named as in the runtime spec the Slurm and
   Parsl backends run from (ToolOptions.spec); the tool's output `aiwf_record`. The workflow
   collects them and `python -m aiwfc.cwlrecords` turns them into RUN/tasks/... records.
+  The record is built by the runtime's own code: the tool carries RECORD_MODULES in its
+  InitialWorkDirRequirement (their text, so that the tool needs no file beside it) and
+  RECORD_SCRIPT is a short driver over them.
 """
 
 from __future__ import annotations
@@ -38,83 +41,55 @@ from aiwfc.syntax import ast
 
 from aiwfc_backends.cwl.js import EXPRESSION_LIB, ValueRef, classify, compile_expr, with_fields
 from aiwfc_backends.cwl.types import cwl_type, optional, value_output_eval
+from aiwfc_backends.runtime.spec import runtime_source
 
 __all__ = ["Feed", "ToolSpec", "ToolOptions", "build_tool", "MIB", "service_outputs", "project_relative",
-           "project_dataset_items", "RECORD_OUTPUT", "RECORD_FILE", "RECORD_SCRIPT"]
+           "project_dataset_items", "RECORD_OUTPUT", "RECORD_FILE", "RECORD_SCRIPT", "RECORD_MODULES",
+           "cwl_literal"]
 
 MIB = 1024 * 1024
 CWLTOOL_NS = "http://commonwl.org/cwltool#"
 ADDRESS_WAIT_STEPS = 1200  # x 0.05 s: how long a client waits for its service's address
 RECORD_OUTPUT = "aiwf_record"
 RECORD_FILE = "aiwf-record.json"
-# Completes a task record (argv[1]: what the JavaScript knew before the command; argv[2]: when
-# the command started) as the shared runtime (aiwf_task.py) writes task.json: outputs read as
-# it reads them, input files and datasets hashed as it hashes them (sha256 of a file, or of a
-# directory's sorted (relative path, file sha256) lines; none above 1000 files / 256 MiB), the
-# same cache key. stdlib only: it runs in the task's image.
-RECORD_SCRIPT = """import hashlib, json, os, socket, sys, time
-r = json.loads(sys.argv[1])
-def sha(p):
-    h = hashlib.sha256()
-    with open(p, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''):
-            h.update(b)
-    return h.hexdigest()
-def tree(p):
-    if os.path.isfile(p):
-        return sha(p)
-    if not os.path.isdir(p):
-        return None
-    fs = sorted(os.path.relpath(os.path.join(d, n), p).split(os.sep) for d, _, ns in os.walk(p) for n in ns
-                if os.path.isfile(os.path.join(d, n)))
-    if len(fs) > 1000 or sum(os.path.getsize(os.path.join(p, *f)) for f in fs) > 256 << 20:
-        return None
-    h = hashlib.sha256()
-    for f in fs:
-        h.update(('/'.join(f) + '\\0' + sha(os.path.join(p, *f)) + '\\n').encode())
-    return h.hexdigest()
-def stamp(t):
-    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%03dZ' % int(t % 1 * 1000)
+# The runtime modules a tracked tool ships into its directory (InitialWorkDirRequirement, the
+# text verbatim: the tool stays self-contained) so that RECORD_SCRIPT builds its record with
+# the runtime's own code; aiwf_records imports aiwf_base only.
+RECORD_MODULES = ("aiwf_base.py", "aiwf_records.py")
+# Completes a task record after the command (argv[1]: what the JavaScript knew before the
+# command; argv[2]: when it started) with the functions the shared runtime writes task.json
+# with: the record's fields (task_record), input file and dataset hashes (input_files,
+# dataset_record), tracked output fields (tracked_values), the cache key (task_key), times
+# (now). What stays here is CWL's: outputs are read as they are (cwltool checks them), and
+# attempts are unknown under retries (the tool's script loops). stdlib only: it runs in the
+# task's image, beside RECORD_MODULES.
+RECORD_SCRIPT = """import json, os, sys, time
+from pathlib import Path
+from aiwf_base import now, write_json
+from aiwf_records import dataset_record, input_files, task_key, task_record, tracked_values
+v = json.loads(sys.argv[1])
 t1 = time.time()
 try:
     t0 = float(sys.argv[2])
 except (IndexError, ValueError):
     t0 = t1
+r = task_record(v['workflow'], v['phase'], v['kind'], v['iteration'], v['index'], v['item'], v['params'])
 outs = {}
-for name, (kind, path) in sorted(r.pop('outs').items()):
+for name, (kind, path) in sorted(v['outs'].items()):
     try:
         outs[name] = json.load(open(path)) if kind == 'json' else os.path.abspath(path)
     except (OSError, ValueError):
         pass
-r['outputs'] = outs
-for name, (head, fields) in sorted(r.pop('post').items()):
-    try:
-        v = outs[head]
-        for f in fields:
-            v = v[f]
-    except (KeyError, TypeError, IndexError):
-        continue
-    r['tracked'][name] = v
-files = []
-for name in r.pop('paths'):
-    v = r['inputs'].get(name)
-    files += v if isinstance(v, list) else [v]
-item = r['item']
-if isinstance(item, str) and os.path.isabs(item) and os.path.exists(item):
-    files.append(item)
-r['input_files'] = {p: tree(p) for p in files if isinstance(p, str)}
-for d in r['datasets'].values():
-    d['sha256'] = tree(d['path']) if d.pop('whole') and d['version'] is None else None
-key = {'command': r['command'], 'inputs': r['inputs'], 'input_files': r['input_files'],
-       'datasets': {n: d['sha256'] for n, d in r['datasets'].items()},
-       'image': r['image']['recipe_hash'] if r['image'] else None, 'item': item, 'env': r.pop('env')}
-r['key'] = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 s = round(t1 - t0, 3)
-once = not r.pop('retries')
-r.update(state='done', exit=0, error=None, reason=None, start=stamp(t0), end=stamp(t1), seconds=s,
-         attempts=1 if once else None, attempt_log=[{'attempt': 1, 'exit': 0, 'seconds': s, 'error': None}] if once
-         else [], launch=None, host=socket.gethostname(), log_tail='')
-json.dump(r, open('""" + RECORD_FILE + """', 'w'), indent=1, sort_keys=True)
+once = not v['retries']
+r.update(command=v['command'], inputs=v['inputs'], image=v['image'], outputs=outs,
+         tracked=dict(v['tracked'], **tracked_values(v['post'], outs, {})),
+         input_files=input_files({'inputs': v['ports']}, v['inputs'], v['item']),
+         datasets={n: dataset_record(d['path'], d['version'], d['whole']) for n, d in v['datasets'].items()},
+         state='done', exit=0, start=now(t0), end=now(t1), seconds=s, attempts=1 if once else None,
+         attempt_log=[{'attempt': 1, 'exit': 0, 'seconds': s, 'error': None}] if once else [])
+r['key'] = task_key(r, v['env'])
+write_json(Path('""" + RECORD_FILE + """'), r)
 """
 # JSON.stringify's replacer in a record: a File or Directory value is its path, as in task.json
 _PATHS_REPLACER = ('function (k, v) { return (v !== null && typeof v === "object" && '
@@ -308,6 +283,16 @@ def project_dataset_items(scope: Scope, typer: Typer, ph: ir.Phase) -> str | Non
     return project_relative(scope.datasets[v.name])
 
 
+def cwl_literal(text: str) -> str:
+    """`text` as a CWL string field (an InitialWorkDir entry's contents) that an engine takes
+    literally: a string without `$(` or `${` is not interpolated at all (taken as it is); in
+    one with them, every backslash is doubled and every `$(` / `${` escaped, as CWL v1.1+
+    unescapes parameter references."""
+    if "$(" not in text and "${" not in text:
+        return text
+    return text.replace("\\", "\\\\").replace("$(", "\\$(").replace("${", "\\${")
+
+
 def _q(js: str) -> str:
     return f"aiwf_q({js})"
 
@@ -326,9 +311,8 @@ def _record_script(phase: ir.Phase, render: _Renderer, inputs: _Inputs, spec: di
     iteration = inputs.need("iteration", "int", Feed("iteration"))
     pre, post = [], []
     for name in phase.track:
-        head, *fields = name.split(".")
-        if phase.output(head) is not None:
-            post.append(f"{json.dumps(name)}: {json.dumps([head, fields])}")
+        if phase.output(name.split(".")[0]) is not None:
+            post.append(name)  # read after the command (RECORD_SCRIPT: tracked_values)
             continue
         try:
             pre.append(f"{json.dumps(name)}: {ref(name)}")
@@ -353,20 +337,20 @@ def _record_script(phase: ir.Phase, render: _Renderer, inputs: _Inputs, spec: di
         image = {"name": image["name"], "recipe_hash": image["recipe_hash"], "sif": image["sif"], "container": None}
     outs = [f"{json.dumps(p.name)}: [{json.dumps('path' if p.type.is_path else 'json')}, "
             f"{render.path_text(p) if p.type.is_path else json.dumps(p.name + '.json')}]" for p in phase.outputs]
-    ports = [f"{json.dumps(p.name)}: {ref(p.name)}" for p in phase.inputs]
-    paths = [p.name for p in phase.inputs if p.type.is_path or (p.type.is_list and p.type.item is not None
-                                                               and p.type.item.is_path)]
-    record = (f'{{"format": "aiwf-task/1", "workflow": {json.dumps(render.scope.workflow.name)}, '
+    values = [f"{json.dumps(p.name)}: {ref(p.name)}" for p in phase.inputs]
+    ports = [{"name": p["name"], "type": p["type"]} for p in spec["inputs"]]  # which inputs are paths
+    record = (f'{{"workflow": {json.dumps(render.scope.workflow.name)}, '
               f'"phase": {json.dumps(phase.name)}, "kind": {json.dumps(phase.kind)}, '
               f'"iteration": {iteration}, "index": {index}, '
               f'"item": {ref(phase.foreach.var) if phase.foreach is not None else "null"}, '
-              f'"command": aiwf_command, "params": {{{", ".join(params)}}}, "inputs": {{{", ".join(ports)}}}, '
-              f'"paths": {json.dumps(paths)}, "datasets": {{{", ".join(datasets)}}}, "image": {json.dumps(image)}, '
+              f'"command": aiwf_command, "params": {{{", ".join(params)}}}, "inputs": {{{", ".join(values)}}}, '
+              f'"ports": {json.dumps(ports)}, "datasets": {{{", ".join(datasets)}}}, "image": {json.dumps(image)}, '
               f'"env": {json.dumps(spec["env"], sort_keys=True)}, "retries": {phase.retries}, '
-              f'"tracked": {{{", ".join(pre)}}}, "post": {{{", ".join(post)}}}, "outs": {{{", ".join(outs)}}}}}')
+              f'"tracked": {{{", ".join(pre)}}}, "post": {json.dumps(post)}, "outs": {{{", ".join(outs)}}}}}')
     # a task whose command succeeded never fails for its record: without python3 (an image
-    # without it) the record is missing (the output is optional) and the log says why
-    return ('"aiwf_t0=$(date +%s.%N)\\nbash -c " + aiwf_q(aiwf_cmd) + " || exit $?\\npython3 -c " + aiwf_q(' +
+    # without it) the record is missing (the output is optional) and the log says why;
+    # -B: no __pycache__ of RECORD_MODULES left in the task's directory
+    return ('"aiwf_t0=$(date +%s.%N)\\nbash -c " + aiwf_q(aiwf_cmd) + " || exit $?\\npython3 -B -c " + aiwf_q(' +
             json.dumps(RECORD_SCRIPT) + ') + " " + aiwf_q(JSON.stringify(' + record + ', ' + _PATHS_REPLACER +
             ')) + " \\"$aiwf_t0\\" || echo \\"aiwf: no task record written\\" >&2"')
 
@@ -457,13 +441,16 @@ def build_tool(scope: Scope, typer: Typer, phase: ir.Phase, opts: ToolOptions, *
     if services:
         requirements["NetworkAccess"] = {"networkAccess": True}
     staged = sorted(opts.staged & render.datasets_used)
+    listing: list[dict[str, Any]] = []
     if staged:
-        listing = []
         for n in staged:
             rel = project_relative(scope.datasets[n])
             entry = f"$(inputs.{n})" if rel is None else \
                 f'$({{"class": "Directory", "location": inputs.project.location + "/" + {json.dumps(rel)}}})'
             listing.append({"entry": entry, "entryname": n})
+    if RECORD_OUTPUT in outputs:
+        listing += [{"entryname": name, "entry": cwl_literal(runtime_source(name))} for name in RECORD_MODULES]
+    if listing:
         requirements["InitialWorkDirRequirement"] = {"listing": listing}
     if opts.env:
         requirements["EnvVarRequirement"] = {"envDef": dict(opts.env)}

@@ -64,8 +64,12 @@ def words(value) -> "list[str]":
     return [word(v) for v in value] if isinstance(value, (list, tuple)) else [word(value)]
 
 
-def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def now(t: "float | None" = None) -> str:
+    """The time `t` (seconds since the epoch; default: now) as records write times: ISO 8601
+    UTC to the millisecond. Also the CWL tools' task records (aiwfc_backends.cwl.tool) use it."""
+    utc = datetime.timezone.utc
+    when = datetime.datetime.now(utc) if t is None else datetime.datetime.fromtimestamp(t, utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_json(path: Path, doc) -> None:

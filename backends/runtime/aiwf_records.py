@@ -7,6 +7,10 @@ the cache key that decides whether a done task is still current, and its tracked
 values. `summary` builds the run's one JSON document from the task and loop records
 (the base of a backend's run.json, identical whatever engine ran the tasks), and
 `sha256_path` is the directory hash aiwfc's other record writers must match.
+The module functions (`task_record`, `dataset_record`, `input_files`, `task_key`,
+`tracked_values`) build a record from values, without a Runtime: the methods call them,
+and so does the task record script of the CWL backend's tools (aiwfc_backends.cwl.tool),
+which ships this module and aiwf_base.py into each tracked tool's directory.
 It relies on the attributes `Runtime.__init__` sets (`spec`, `run`) and on
 `ValuesMixin.dataset_dir`.
 """
@@ -26,7 +30,8 @@ else:  # beside aiwf_task.py in an artefact tree: its directory is sys.path[0]
 
 TASK_FORMAT = "aiwf-task/1"
 
-__all__ = ["TASK_FORMAT", "RecordsMixin", "sha256_file", "sha256_path", "summary"]
+__all__ = ["TASK_FORMAT", "RecordsMixin", "sha256_file", "sha256_path", "summary", "task_record", "dataset_record",
+           "input_files", "task_key", "tracked_values"]
 
 
 def sha256_file(path: Path) -> str:
@@ -54,17 +59,80 @@ def sha256_path(path: Path, max_files: int = 1000, max_bytes: int = 256 << 20, f
     return h.hexdigest()
 
 
+def task_record(workflow: str, phase: str, kind: str, k: int, i: int, item, params: dict) -> dict:
+    """A task.json record before anything happened (see the module doc for the fields)."""
+    return {"format": TASK_FORMAT, "workflow": workflow, "phase": phase, "kind": kind,
+            "iteration": k, "index": i, "item": item, "state": "running", "exit": None, "error": None,
+            "reason": None, "start": now(), "end": None, "seconds": 0.0, "attempts": 0, "attempt_log": [],
+            "command": None, "params": params,
+            "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
+            "image": None, "launch": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
+
+
+def dataset_record(path: str, version, whole: bool, file_hash=sha256_file) -> dict:
+    """Path, declared version and content hash of one dataset a phase reads: hashed when read
+    whole without a declared version, else not (its items' hashes are in `input_files`)."""
+    return {"path": path, "version": version,
+            "sha256": sha256_path(Path(path), file_hash=file_hash) if whole and version is None else None}
+
+
+def input_files(ph: dict, inputs: dict, item, file_hash=sha256_file) -> dict:
+    """sha256 of every file an input (or a path item) names; `ph` is the phase's spec entry."""
+    out = {}
+    paths = []
+    for port in ph["inputs"]:
+        v = inputs.get(port["name"])
+        base, inner = type_of(port["type"])
+        if base in ("file", "dir") and isinstance(v, str):
+            paths.append(v)
+        elif base == "list" and inner in ("file", "dir") and isinstance(v, list):
+            paths += [x for x in v if isinstance(x, str)]
+    if isinstance(item, str) and os.path.isabs(item) and os.path.exists(item):
+        paths.append(item)
+    for p in paths:
+        if p not in out:
+            out[p] = sha256_path(Path(p), file_hash=file_hash)
+    return out
+
+
+def task_key(rec: dict, env: dict) -> str:
+    """The cache key of a record: what decides whether a done task is still current (see
+    Resume in aiwf_task.py's module doc); `env` is the phase's environment."""
+    doc = {"command": rec["command"], "inputs": rec["inputs"], "input_files": rec["input_files"],
+           "datasets": {n: v["sha256"] for n, v in rec["datasets"].items()},
+           "image": rec["image"]["recipe_hash"] if rec["image"] else None, "item": rec["item"],
+           "env": env}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def tracked_values(names, scope: dict, params: dict) -> dict:
+    """The values of `track = [...]` names: `scope` (the phase's own ports and foreach
+    variable, as in commands) first, then params; `metrics.loss` is a field of a value."""
+    out = {}
+    for name in names:
+        head, *fields = name.split(".")
+        if head in scope:
+            value = scope[head]
+        elif head in params:
+            value = params[head]
+        else:
+            continue
+        try:
+            for f in fields:
+                value = value[f]
+        except (KeyError, TypeError):
+            continue  # the check reported the name; nothing to record
+        out[name] = value
+    return out
+
+
 class RecordsMixin:
     """Runtime's task records, input and dataset hashes, cache keys and tracked values (see the module doc)."""
 
     def new_record(self, phase: str, ph: dict, k: int, i: int, item) -> dict:
         """A task.json record before anything happened (see the module doc for the fields)."""
-        return {"format": TASK_FORMAT, "workflow": self.spec.workflow, "phase": phase, "kind": ph["kind"],
-                "iteration": k, "index": i, "item": item, "state": "running", "exit": None, "error": None,
-                "reason": None, "start": now(), "end": None, "seconds": 0.0, "attempts": 0, "attempt_log": [],
-                "command": None, "params": {p: self.spec.params.get(p) for p in ph.get("params", [])},
-                "inputs": {}, "input_files": {}, "datasets": {}, "outputs": {}, "tracked": {},
-                "image": None, "launch": None, "key": None, "host": socket.gethostname(), "log_tail": ""}
+        return task_record(self.spec.workflow, phase, ph["kind"], k, i, item,
+                           {p: self.spec.params.get(p) for p in ph.get("params", [])})
 
     def fail(self, d: Path, rec: dict, started: float, error: str, code: "int | None") -> "tuple[str, int]":
         """Records a task the runtime could not run or check, with the message in its log."""
@@ -86,30 +154,13 @@ class RecordsMixin:
         for n in ph.get("datasets", []):
             if n not in self.spec.datasets:
                 continue
-            path, version = self.dataset_dir(n), self.spec.datasets[n].get("version")
-            whole = n not in ph.get("item_datasets", [])
-            out[n] = {"path": path, "version": version,
-                      "sha256": sha256_path(Path(path), file_hash=self.file_hash) if whole and version is None
-                      else None}
+            out[n] = dataset_record(self.dataset_dir(n), self.spec.datasets[n].get("version"),
+                                    n not in ph.get("item_datasets", []), self.file_hash)
         return out
 
     def input_files(self, ph: dict, inputs: dict, item) -> dict:
         """sha256 of every file an input (or a path item) names."""
-        out = {}
-        paths = []
-        for port in ph["inputs"]:
-            v = inputs.get(port["name"])
-            base, inner = type_of(port["type"])
-            if base in ("file", "dir") and isinstance(v, str):
-                paths.append(v)
-            elif base == "list" and inner in ("file", "dir") and isinstance(v, list):
-                paths += [x for x in v if isinstance(x, str)]
-        if isinstance(item, str) and os.path.isabs(item) and os.path.exists(item):
-            paths.append(item)
-        for p in paths:
-            if p not in out:
-                out[p] = sha256_path(Path(p), file_hash=self.file_hash)
-        return out
+        return input_files(ph, inputs, item, self.file_hash)
 
     def file_hash(self, path: Path) -> str:
         """sha256 of a file, computed once per run while its size and modification time stay
@@ -131,32 +182,12 @@ class RecordsMixin:
 
     def cache_key(self, rec: dict) -> str:
         """What decides whether a done task is still current (see Resume in the module doc)."""
-        doc = {"command": rec["command"], "inputs": rec["inputs"], "input_files": rec["input_files"],
-               "datasets": {n: v["sha256"] for n, v in rec["datasets"].items()},
-               "image": rec["image"]["recipe_hash"] if rec["image"] else None, "item": rec["item"],
-               "env": self.spec.phases[rec["phase"]].get("env", {})}
-        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+        return task_key(rec, self.spec.phases[rec["phase"]].get("env", {}))
 
     def tracked(self, ph, phase, k, local, outputs) -> dict:
         """The values of the phase's `track = [...]` names: its own ports and foreach variable
         first (as in commands), then params."""
-        out = {}
-        scope = dict(local, **outputs)
-        for name in ph.get("track", []):
-            head, *fields = name.split(".")   # `metrics.loss`: a field of a metrics output
-            if head in scope:
-                value = scope[head]
-            elif head in self.spec.params:
-                value = self.spec.params[head]
-            else:
-                continue
-            try:
-                for f in fields:
-                    value = value[f]
-            except (KeyError, TypeError):
-                continue  # the check reported the name; nothing to record
-            out[name] = value
-        return out
+        return tracked_values(ph.get("track", []), dict(local, **outputs), self.spec.params)
 
 
 def summary(rt: "Runtime") -> dict:

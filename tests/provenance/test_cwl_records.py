@@ -35,7 +35,8 @@ import pytest
 from aiwfc.cli import main
 from aiwfc.cwlrecords import main as convert
 from aiwfc.runrecords import final_metrics, load_run, tracked_set
-from aiwfc_backends.cwl.tool import RECORD_SCRIPT
+from aiwfc_backends.cwl.tool import RECORD_MODULES, RECORD_SCRIPT, cwl_literal
+from aiwfc_backends.runtime import runtime_source
 from aiwfc_backends.runtime import aiwf_task
 from tests.cwl.conftest import FAKE_NVIDIA_SMI, cwltool_or_skip
 from tests.provenance.conftest import HPO, HPO_PARAMS, assert_hpo_logged
@@ -207,9 +208,10 @@ def test_dataset_versions_and_hashes_are_recorded_alike(tmp_path):
 
 
 def test_record_script_hashes_as_the_runtime_does(tmp_path):
-    """The tools' record script (RECORD_SCRIPT, run by python3 in the task's directory) hashes a
-    dataset and an input directory exactly as aiwf_task.sha256_path does, including the order
-    of nested names (`a/b` before `a-c`), and leaves a versioned or per-item dataset unhashed."""
+    """The tools' record script (RECORD_SCRIPT, run by python3 in the task's directory beside the
+    RECORD_MODULES the tool ships) hashes a dataset and an input directory with the runtime's
+    sha256_path, including the order of nested names (`a/b` before `a-c`), leaves a versioned or
+    per-item dataset unhashed, and writes no bytecode into the task's directory."""
     data = tmp_path / "data"
     (data / "a").mkdir(parents=True)
     (data / "a" / "b").write_text("1")
@@ -217,16 +219,20 @@ def test_record_script_hashes_as_the_runtime_does(tmp_path):
     (data / "z.txt").write_text("3")
     task = tmp_path / "task"
     task.mkdir()
+    for name in RECORD_MODULES:
+        (task / name).write_text(runtime_source(name))
     (task / "out.json").write_text("[1, 2]")
-    record = {"format": "aiwf-task/1", "workflow": "w", "phase": "p", "kind": "task", "iteration": 0, "index": 0,
+    record = {"workflow": "w", "phase": "p", "kind": "task", "iteration": 0, "index": 0,
               "item": None, "command": "run", "params": {"n": 2}, "inputs": {"d": str(data), "f": str(data / "z.txt")},
-              "paths": ["d", "f"], "image": None, "env": {}, "retries": 0, "tracked": {}, "post": {"out": ["out", []]},
+              "ports": [{"name": "d", "type": "dir"}, {"name": "f", "type": "file"}, {"name": "n", "type": "int"}],
+              "image": None, "env": {}, "retries": 0, "tracked": {}, "post": ["out", "out.x"],
               "outs": {"out": ["json", "out.json"]},
               "datasets": {"whole": {"path": str(data), "version": None, "whole": True},
                            "pinned": {"path": str(data), "version": "v3", "whole": True},
                            "items": {"path": str(data), "version": None, "whole": False}}}
-    proc = subprocess.run([sys.executable, "-c", RECORD_SCRIPT, json.dumps(record), "1700000000.25"], cwd=task,
-                          capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([sys.executable, "-B", "-c", RECORD_SCRIPT, json.dumps(record), "1700000000.25"],
+                          cwd=task, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rec = json.loads((task / "aiwf-record.json").read_text())
     tree = aiwf_task.sha256_path(data)
@@ -243,6 +249,18 @@ def test_record_script_hashes_as_the_runtime_does(tmp_path):
     assert set(rec) == {"format", "workflow", "phase", "kind", "iteration", "index", "item", "state", "exit", "error",
                         "reason", "start", "end", "seconds", "attempts", "attempt_log", "command", "params", "inputs",
                         "input_files", "datasets", "outputs", "tracked", "image", "launch", "key", "host", "log_tail"}
+    assert sorted(p.name for p in task.iterdir()) == ["aiwf-record.json", *RECORD_MODULES, "out.json"]
+
+
+def test_record_modules_reach_the_task_as_written():
+    """A tracked tool carries RECORD_MODULES verbatim (no `$(`/`${`: CWL takes the text as it
+    is), and cwl_literal escapes a text that has them so that CWL's interpolation gives it back."""
+    for name in RECORD_MODULES:
+        assert cwl_literal(runtime_source(name)) == runtime_source(name)
+    from cwl_utils.expression import interpolate
+    text = 'a\\nb $(x) ${y} \\$(z) \\ end\n'
+    assert cwl_literal(text) != text
+    assert interpolate(cwl_literal(text), {}, strip_whitespace=False) == text
 
 
 def test_converter_usage_and_unreadable_input(tmp_path, capsys):
