@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-from tests.cwl.conftest import EXAMPLES, NATIVE_RUN
+from aiwfc_backends.runtime.aiwf_records import sha256_path
+from tests.cwl.conftest import EXAMPLES, FEATURES, NATIVE_RUN
 
 # LocalHarness results (values of the workflow outputs named `<phase>__<port>`).
 EXPECTED = {
@@ -100,6 +101,11 @@ def test_features_run(cwl_runs):
     assert out["param__shout"] is True
     with open(out["combine__all"]["path"]) as f:
         assert f.read() == "alpha\nbeta\nalpha\n"
+    # the task record, written beside the staged dataset by the runtime modules the tool carries
+    with open(out["aiwf_record__combine"]["path"]) as f:
+        rec = json.load(f)
+    assert (rec["state"], rec["tracked"]) == ("done", {"shout": True, "total": 11})
+    assert rec["datasets"]["texts"]["sha256"] == sha256_path(FEATURES.parent / "inputs") is not None
 
 
 @pytest.mark.slow

@@ -270,3 +270,59 @@ def test_converter_usage_and_unreadable_input(tmp_path, capsys):
     assert convert([str(tmp_path / "o.json"), str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.startswith(f"aiwfc: {tmp_path / 'o.json'}: cannot read the task records: ")
     assert not (tmp_path / "run").exists()
+
+
+NO_PYTHON = """aiwf 0.1
+workflow np {
+  task count {
+    out n: int
+    track = [n]
+    run "echo 3 > ${n}"
+  }
+}
+"""
+
+
+def test_a_task_without_python3_succeeds_without_its_record(tmp_path):
+    """The record is optional: where python3 cannot run (an image without it; here a python3
+    earlier on PATH that fails as a missing one does) the task still succeeds, its outputs
+    arrive, the record output is null and the log says why."""
+    exe = cwltool_or_skip()
+    (tmp_path / "np.aiwf").write_text(NO_PYTHON)
+    assert main(["compile", str(tmp_path / "np.aiwf"), "--target", "cwl", "-o", str(tmp_path / "cwl")]) == 0
+    fake_bin = tmp_path / "fake-bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text("#!/bin/sh\necho 'python3: command not found' >&2\nexit 127\n")
+    (fake_bin / "python3").chmod(0o755)
+    env = dict(os.environ, PATH=os.pathsep.join([str(fake_bin), os.environ["PATH"]]))
+    proc = subprocess.run([exe, "--no-container", "--outdir", str(tmp_path / "outdir"), str(tmp_path / "cwl" / "np.cwl"),
+                           str(tmp_path / "cwl" / "np.inputs.yml")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = json.loads(proc.stdout)
+    assert (outputs["count__n"], outputs["aiwf_record__count"]) == (3, None)
+    assert "python3: command not found\naiwf: no task record written\n" in proc.stderr
+
+
+def test_a_task_record_is_written_beside_the_runtime_modules_it_carries(tmp_path):
+    """With python3 at hand the same tool writes its record with the runtime modules it carries:
+    the tracked value, state done, one attempt; the task directory (kept by --cachedir)
+    holds the modules, the output and the record, and no bytecode (python3 -B)."""
+    exe = cwltool_or_skip()
+    (tmp_path / "np.aiwf").write_text(NO_PYTHON)
+    assert main(["compile", str(tmp_path / "np.aiwf"), "--target", "cwl", "-o", str(tmp_path / "cwl")]) == 0
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([exe, "--no-container", "--quiet", "--cachedir", str(tmp_path / "tasks"),
+                           "--outdir", str(tmp_path / "outdir"),
+                           str(tmp_path / "cwl" / "np.cwl"), str(tmp_path / "cwl" / "np.inputs.yml")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = json.loads(Path(json.loads(proc.stdout)["aiwf_record__count"]["path"]).read_text())
+    assert {k: rec[k] for k in ("format", "workflow", "phase", "state", "exit", "attempts", "tracked", "outputs",
+                                "command", "input_files", "datasets")} == \
+        {"format": "aiwf-task/1", "workflow": "np", "phase": "count", "state": "done", "exit": 0, "attempts": 1,
+         "tracked": {"n": 3}, "outputs": {"n": 3}, "command": "echo 3 > n.json", "input_files": {}, "datasets": {}}
+    task_dirs = [d for d in (tmp_path / "tasks").iterdir() if (d / "n.json").exists()]
+    assert len(task_dirs) == 1
+    assert sorted(p.name for p in task_dirs[0].iterdir()) == ["aiwf-record.json", "aiwf_base.py", "aiwf_records.py",
+                                                             "n.json"]
