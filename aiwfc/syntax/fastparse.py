@@ -61,6 +61,7 @@ _BINARY = _CMP | _ADD | _MUL
 # where this parser would take one of them as a name there, it gives up instead.
 _AFTER_VALUE_KEYWORDS = frozenset(("param", "foreach", "run", "next", "stop", "in", "out", "and", "or"))
 _ATOM_START = frozenset(("name", "int", "float", "quantity", "string", "[", "{", "(", "-"))
+_OPERANDS = frozenset(("int", "float", "quantity", "string"))  # literal tokens that are a whole operand
 
 _new = object.__new__
 _setattr = object.__setattr__
@@ -336,16 +337,33 @@ class _Parser:
     # -- expressions: each returns (node, first token, last token), the token range
     # counting enclosing parentheses as lark's positions do (`(a) + b` starts at `(`)
     def expr(self, i: int):
+        # The common cases, an operand not followed by an operator (`x`, `md.out`, `4`,
+        # `30m`, `"out.dat"`), are built here: the precedence chain below would return
+        # the same node after seven calls that each find no operator.
         toks = self.toks
-        if toks[i][0] == "name" and toks[i][1] not in ("not", "true", "false"):
-            nxt = toks[i + 1]
-            k = nxt[0]
-            # the common case, `x` or `md.out`: a ref not followed by an operator
-            if k != "(" and k != "." and k not in _BINARY and not (k == "name" and nxt[1] in ("and", "or")):
-                t = toks[i]
-                sp = Span(self.path, t[3], t[4], t[5], t[6])
-                return ast.Ref((ast.Name(t[1], sp),), sp), i, i
-        return self.or_expr(i)
+        t = toks[i]
+        k0 = t[0]
+        if k0 == "name":
+            if t[1] in ("not", "true", "false"):
+                return self.or_expr(i)
+            j = i
+            while toks[j + 1][0] == "." and toks[j + 2][0] == "name":
+                j += 2
+        elif k0 in _OPERANDS:
+            j = i
+        else:
+            return self.or_expr(i)
+        nxt = toks[j + 1]
+        k = nxt[0]
+        if k == "(" or k == "." or k in _BINARY or (k == "name" and nxt[1] in ("and", "or")):
+            return self.or_expr(i)
+        if k0 != "name":
+            return self.atom(i)
+        if j == i:
+            sp = Span(self.path, t[3], t[4], t[5], t[6])
+            return ast.Ref((ast.Name(t[1], sp),), sp), i, i
+        node, b = self.ref(i)
+        return node, i, b
 
     def or_expr(self, i: int):
         node, a, b = self.and_expr(i)
