@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiwfc.backend import Artefacts, Backend, Capability, EmitContext
-from aiwfc.graph import build_graph
+from aiwfc.graph import graph_of
 from aiwfc.images import docker_reference, image_builds
 from aiwfc.ir import models as ir
 from aiwfc.semantic import Typer
@@ -96,7 +96,7 @@ class CwlBackend(Backend):
             raise ValueError(f"unknown CWL loop form `{loop_form}`")
         gpu_req = ctx.options.get("cwl_gpu") == "requirement"
         builds = image_builds(ctx.comp, wf)
-        order = build_graph(ctx.comp.program, wf).topo_order()
+        order = graph_of(ctx.comp, wf).topo_order()
         # the spec Slurm and Parsl run from: task records name the same params, datasets and images
         runtime_spec = build_spec(ctx)
         tools, tool_paths = {}, {}

@@ -26,7 +26,7 @@ from typing import Iterable
 from aiwfc import __version__
 from aiwfc.backend import EmitContext
 from aiwfc.exprcompile import PYTHON_PRELUDE, to_python
-from aiwfc.graph import WorkflowGraph, build_graph
+from aiwfc.graph import WorkflowGraph, graph_of
 from aiwfc.images import ImageBuild, exec_options, image_builds, site_of
 from aiwfc.ir import models as ir
 from aiwfc.plan import PlanJob, build_plan
@@ -108,9 +108,9 @@ class _Compiler:
 def build_spec(ctx: EmitContext) -> dict:
     """The run spec of `ctx.workflow` (see the module docstring and aiwf_task.py's)."""
     comp, wf = ctx.comp, ctx.workflow
-    scope = Scope(comp.program, wf)
     plan = ctx.plan.plan if ctx.plan is not None else build_plan(comp, wf).plan
-    graph = build_graph(comp.program, wf)
+    graph = graph_of(comp, wf)  # the one the checks and the planner used
+    scope = graph.scope
     order = graph.topo_order() or [p.name for p in wf.phases]
     c = _Compiler(scope)
     loop_of = {n: fb.name for fb in wf.feedbacks for n in fb.body}
