@@ -34,8 +34,7 @@ from aiwfc.backend import EmitContext, discover_backends, report_capabilities
 from aiwfc.cli import warm as warm_interpreter
 from aiwfc.cli.common import (add_input_options, add_track_options, emit_diagnostics, failed, io_problem,
                                parse_params, track_choice)
-from aiwfc.emitter import source_name
-from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text
+from aiwfc.manifest import MANIFEST_NAME, manifest, manifest_text, project_sources
 from aiwfc.output import write_artefacts
 from aiwfc.pipeline import analyse
 from aiwfc.plan import build_plan
@@ -129,14 +128,11 @@ def _compile_and_run(args: argparse.Namespace, warm: subprocess.Popen) -> int:
     run_dir = Path(args.run_dir or Path("runs") / wf.name).resolve()
     program = run_dir / PROGRAM_DIR
     # provenance beside the program: the compile manifest and the workflow's own sources (for the crate)
-    project = Path(comp.path).resolve().parent
     artefacts.add(MANIFEST_NAME, manifest_text(manifest(
         comp, wf, targets=["parsl"], level=args.opt_level, disabled=[], plan_result=plan, artefacts=artefacts,
         params_file=args.params)))
-    for file, src in comp.sources.items():
-        name = source_name(file, project)
-        if not file.startswith("<") and not name.startswith(("std/", "/", "..")):
-            artefacts.add(f"{SOURCE_DIR}/{name}", src.text)
+    for name, text in project_sources(comp).items():
+        artefacts.add(f"{SOURCE_DIR}/{name}", text)
     _mark("aiwfc: compiled")
     write_artefacts(artefacts, str(program), force=True)
     argv = [sys.executable, str(program / "run.py"), "--run-dir", str(run_dir), "--config", args.config,
