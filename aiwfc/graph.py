@@ -15,7 +15,7 @@ from aiwfc.source import Span
 from aiwfc.syntax import ast
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Edge:
     """A data dependency: `consumer` reads `producer.port` through `via` (an input, foreach, ...)."""
 

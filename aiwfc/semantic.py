@@ -26,7 +26,7 @@ BUILTIN_VARS = {"index": T.INT, "iteration": T.INT, "project": T.DIR}
 FUNCTIONS = ("len", "min", "max", "sum", "mean", "range", "abs", "round", "str", "int", "float")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Resolved:
     """What a reference denotes: its kind, its type and the phase/port it comes from."""
 
@@ -37,7 +37,7 @@ class Resolved:
     fields: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class RefContext:
     """Where an expression stands: inside a phase (its own ports visible) and/or a loop."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(order=True, unsafe_hash=True, slots=True)
 class Span:
     """A region of one source file; the unit every diagnostic and IR node points at."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 SCALARS = ("file", "dir", "string", "int", "float", "bool", "size", "duration")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Type:
     """An aiwf type; `name` is a scalar name, 'list', 'metrics', 'any' or 'error'."""
 

@@ -13,7 +13,7 @@ from typing import Union
 from aiwfc.source import Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Name:
     """An identifier with its position."""
 
@@ -23,7 +23,7 @@ class Name:
 
 # ---------------------------------------------------------------- expressions
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Literal:
     """A constant: int, float, bool, or a quantity kept with its unit (`16GiB`, `2h`)."""
 
@@ -33,7 +33,7 @@ class Literal:
     text: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Template:
     """A string literal; `parts` alternates text and interpolated expressions."""
 
@@ -51,7 +51,7 @@ class Template:
         return "".join(p if isinstance(p, str) else "${" + unparse(p) + "}" for p in self.parts)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Ref:
     """A dotted reference: `target`, `md.traj`, `fit.metrics.loss`."""
 
@@ -63,7 +63,7 @@ class Ref:
         return ".".join(p.text for p in self.parts)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class BinOp:
     """`left OP right` for arithmetic, comparison and boolean operators."""
 
@@ -73,7 +73,7 @@ class BinOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class UnOp:
     """`not x` or `-x`."""
 
@@ -82,7 +82,7 @@ class UnOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Call:
     """A call of a built-in function: `len(x)`, `min(a, b)`, `range(n)`."""
 
@@ -91,13 +91,13 @@ class Call:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ListExpr:
     items: tuple["Expr", ...]
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class MapExpr:
     entries: tuple[tuple[Name, "Expr"], ...]
     span: Span
@@ -108,7 +108,7 @@ Expr = Union[Literal, Template, Ref, BinOp, UnOp, Call, ListExpr, MapExpr]
 
 # ---------------------------------------------------------------- types
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class TypeExpr:
     """`file`, `list<file>`, `metrics { loss: float }` as written."""
 
@@ -120,7 +120,7 @@ class TypeExpr:
 
 # ---------------------------------------------------------------- structure
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Attribute:
     """`key = value`, or `key ~ value` for an estimate."""
 
@@ -130,7 +130,7 @@ class Attribute:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ParamStmt:
     name: Name
     type: TypeExpr
@@ -138,7 +138,7 @@ class ParamStmt:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class PortStmt:
     direction: str  # "in" | "out"
     name: Name
@@ -147,34 +147,34 @@ class PortStmt:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ForeachStmt:
     var: Name
     source: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class RunStmt:
     command: Template
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class NextStmt:
     target: Ref
     value: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class StopStmt:
     phase: Name
     when: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Block:
     """`kind [name] { items }`: workflows, phases, resources, sites, partitions..."""
 
@@ -187,14 +187,14 @@ class Block:
 Item = Union[Attribute, Block, ParamStmt, PortStmt, ForeachStmt, RunStmt, NextStmt, StopStmt]
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Import:
     target: Template
     alias: Name | None
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Header:
     version: str
     span: Span

@@ -63,8 +63,7 @@ _AFTER_VALUE_KEYWORDS = frozenset(("param", "foreach", "run", "next", "stop", "i
 _ATOM_START = frozenset(("name", "int", "float", "quantity", "string", "[", "{", "(", "-"))
 _OPERANDS = frozenset(("int", "float", "quantity", "string"))  # literal tokens that are a whole operand
 
-_new = object.__new__
-_setattr = object.__setattr__
+Name = ast.Name
 
 # a token: (kind, text, start offset, line, column, end line, end column)
 Token = tuple
@@ -125,21 +124,13 @@ class _Parser:
     # matters for the 300,000 of them in a 10,000-phase file (test_fastparse compares).
     def span(self, a: int, b: int) -> Span:
         ta, tb = self.toks[a], self.toks[b]
-        s = _new(Span)
-        _setattr(s, "__dict__", {"file": self.path, "line": ta[3], "column": ta[4],
-                                 "end_line": tb[5], "end_column": tb[6]})
-        return s
+        return Span(self.path, ta[3], ta[4], tb[5], tb[6])
 
     def name(self, i: int) -> ast.Name:
         t = self.toks[i]
         if t[0] != "name":
             raise Fallback
-        s = _new(Span)
-        _setattr(s, "__dict__", {"file": self.path, "line": t[3], "column": t[4],
-                                 "end_line": t[5], "end_column": t[6]})
-        n = _new(ast.Name)
-        _setattr(n, "__dict__", {"text": t[1], "span": s})
-        return n
+        return Name(t[1], Span(self.path, t[3], t[4], t[5], t[6]))
 
     def expect(self, i: int, kind: str) -> None:
         if self.toks[i][0] != kind:
@@ -181,11 +172,8 @@ class _Parser:
             c = col0 + start
             names = []
             for seg in segments:
-                sp = _new(Span)
-                _setattr(sp, "__dict__", {"file": path, "line": line, "column": c,
-                                          "end_line": line, "end_column": c + len(seg)})
-                n = _new(ast.Name)
-                _setattr(n, "__dict__", {"text": seg, "span": sp})
+                sp = Span(path, line, c, line, c + len(seg))
+                n = Name(seg, sp)
                 names.append(n)
                 c += len(seg) + 1
             if len(names) == 1:
