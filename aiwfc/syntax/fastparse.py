@@ -119,9 +119,6 @@ class _Parser:
         self.src, self.toks, self.sink, self.path = src, toks, sink, src.path
 
     # -- helpers
-    # Span and Name are frozen dataclasses without __post_init__; building them by
-    # setting __dict__ gives equal objects at half the cost of their __init__, which
-    # matters for the 300,000 of them in a 10,000-phase file (test_fastparse compares).
     def span(self, a: int, b: int) -> Span:
         ta, tb = self.toks[a], self.toks[b]
         return Span(self.path, ta[3], ta[4], tb[5], tb[6])
