@@ -248,10 +248,14 @@ def used_image_names(workflow: ir.Workflow) -> list[str]:
     return sorted({p.image for p in workflow.phases if p.image})
 
 
-def concerns(workflow: ir.Workflow, image: ir.Image) -> bool:
+def concerns(workflow: ir.Workflow, image: ir.Image, used: set[str] | None = None) -> bool:
     """Whether the image lints look at an image for this workflow: it is used by a phase,
-    or the workflow defines it itself. Unused library images (the whole stdlib) are not."""
-    return any(p.image == image.name for p in workflow.phases) or any(i is image for i in workflow.images)
+    or the workflow defines it itself. Unused library images (the whole stdlib) are not.
+    `used` is the set of image names the phases use, when the caller has it (a check
+    asks for every image in scope, and each question would walk every phase)."""
+    if used is None:
+        used = {p.image for p in workflow.phases}
+    return image.name in used or any(i is image for i in workflow.images)
 
 
 def site_of(comp_site: ir.SiteProfile | None, program: ir.Program | None,
@@ -271,14 +275,17 @@ def image_builds(comp, workflow: ir.Workflow) -> dict[str, ImageBuild]:
     names check reports them)."""
     scope = Scope(comp.program, workflow)
     site = comp.site
+    gpu_phases: dict[str, list[str]] = {}  # image name -> its GPU phases, in one walk of the phases
+    for p in workflow.phases:
+        if p.image:
+            found = gpu_phases.setdefault(p.image, [])
+            if (r := scope.resource_of(p)) is not None and r.gpus > 0:
+                found.append(p.name)
     out: dict[str, ImageBuild] = {}
-    for name in used_image_names(workflow):
+    for name in sorted(gpu_phases):
         image = scope.images.get(name)
-        if image is None:
-            continue
-        gpu_phases = tuple(p.name for p in workflow.phases if p.image == name
-                           and (r := scope.resource_of(p)) is not None and r.gpus > 0)
-        out[name] = _build(image, gpu_phases, site)
+        if image is not None:
+            out[name] = _build(image, tuple(gpu_phases[name]), site)
     return out
 
 

@@ -22,6 +22,13 @@ def builds(ctx: CheckContext) -> dict[str, ImageBuild]:
     return ctx.state["image_builds"]
 
 
+def used_images(ctx: CheckContext) -> set[str]:
+    """The names of the images the workflow's phases use, computed once per workflow."""
+    if "used_images" not in ctx.state:
+        ctx.state["used_images"] = {p.image for p in ctx.workflow.phases if p.image}
+    return ctx.state["used_images"]
+
+
 def editable(image: ir.Image) -> bool:
     """Whether a fix may edit the image's definition (not when it is one of the stdlib's)."""
     if image.span is None:

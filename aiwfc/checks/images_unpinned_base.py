@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiwfc import codes
 from aiwfc.checks.framework import Check, CheckContext, register
 from aiwfc.diagnostics import Applicability, Fix
+from aiwfc.checks.images_support import used_images
 from aiwfc.images import concerns, unpinned_reason
 from aiwfc.ir import models as ir
 
@@ -39,7 +40,7 @@ class UnpinnedBase(Check):
     visits = frozenset({"image"})
 
     def visit_image(self, ctx: CheckContext, image: ir.Image) -> None:
-        if not concerns(ctx.workflow, image):
+        if not concerns(ctx.workflow, image, used_images(ctx)):
             return
         reason = unpinned_reason(image.base)
         if reason is None:

@@ -6,6 +6,7 @@ import re
 
 from aiwfc import codes
 from aiwfc.checks.framework import Check, CheckContext, register
+from aiwfc.checks.images_support import used_images
 from aiwfc.images import concerns
 from aiwfc.ir import models as ir
 
@@ -47,7 +48,7 @@ class UnpinnedPackage(Check):
     visits = frozenset({"image"})
 
     def visit_image(self, ctx: CheckContext, image: ir.Image) -> None:
-        if not concerns(ctx.workflow, image):
+        if not concerns(ctx.workflow, image, used_images(ctx)):
             return
         for manager, specs, pinned in (("pip", image.pip, pip_pinned), ("conda", image.conda, conda_pinned)):
             for i, spec in enumerate(specs):

@@ -92,7 +92,7 @@ class SiteLimits(Check):
                 continue
             users.setdefault((res.name, site.name), (res, site, []))[2].append(ph)
         for res, site, phases in users.values():
-            related = [Related(ph.where("resources"), f"used by {ph.kind} `{ph.name}`") for ph in phases]
+            related = _Users(phases)
             if site.scheduler == "local":
                 self._local(ctx, res, site, related)
             else:
@@ -140,6 +140,18 @@ class SiteLimits(Check):
             have = max(d.limit(p) for p in site.partitions)
             ctx.report(codes.OVERSUBSCRIBED_LOCAL, res.where(d.attr), resource=res.name, site=site.name,
                        ask=d.ask_text(d.ask), have=d.text(have), related=related)
+
+
+class _Users:
+    """The phases that use a resource class, as a diagnostic's related locations: built
+    when a diagnostic is reported, not for every resource class checked (thousands of
+    phases share one class)."""
+
+    def __init__(self, phases: list[ir.Phase]):
+        self.phases = phases
+
+    def __iter__(self):
+        return iter([Related(ph.where("resources"), f"used by {ph.kind} `{ph.name}`") for ph in self.phases])
 
 
 def _join(items: list[str]) -> str:
