@@ -22,6 +22,7 @@ from aiwfc.syntax.parser import MISSING
 # Built-in names: `index` (the item number inside a foreach), `iteration` (of the
 # enclosing feedback loop, from 0), `project` (the directory of the root .aiwf file,
 # where scripts and relative dataset paths live).
+_LITERAL_TYPES = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
 BUILTIN_VARS = {"index": T.INT, "iteration": T.INT, "project": T.DIR}
 FUNCTIONS = ("len", "min", "max", "sum", "mean", "range", "abs", "round", "str", "int", "float")
 
@@ -62,9 +63,11 @@ class Scope:
         self.feedbacks = {f.name: f for f in wf.feedbacks}
         self.loop_of: dict[str, ir.Feedback] = {}
         # Per-analysis memo of successful resolutions, shared by every Typer over this scope
-        # (the graph, the expression check and ~25 other checks resolve the same references).
-        # Keyed by object identity; the entry keeps the objects alive so no id is reused.
-        self.resolved: dict[tuple[int, int], tuple] = {}
+        # (the graph, the expression check and ~25 other checks resolve the same references):
+        # by text for references that mean the same everywhere, by phase and text for the
+        # others (see Typer.resolve).
+        self.resolved_names: dict[object, Resolved] = {}
+        self.resolved: dict[tuple[int, object], tuple] = {}
         self.item_types: dict[int, tuple] = {}
         self._ports: dict[int, tuple] = {}
         self._locals: dict[int, tuple] = {}
@@ -136,20 +139,27 @@ class Typer:
         that a reporting typer still reports them."""
         ph = ctx.phase
         sc = self.scope
+        parts = ref.parts
         # Only a few names mean something different inside a phase (its ports, its foreach
         # variable, `index`, its own name); any other reference resolves the same from every
-        # phase and from none, so it is memoised once (the graph resolves a binding from its
-        # phase, the expression and edge checks from outside it).
-        if ph is not None and ref.parts[0].text in sc.local_names(ph):
-            key: object = (id(ref), id(ph))
-        else:
-            key, ph = id(ref), None
-        hit = sc.resolved.get(key)
-        if hit is not None and hit[0] is ref and hit[1] is ph:
-            return hit[2]
-        res = self._resolve(ref, ctx, report)
-        if res is not None:
-            sc.resolved[key] = (ref, ph, res)
+        # phase and from none, so it is memoised by its text alone: the 10,000 `${project}`
+        # of 10,000 commands are resolved once (the graph resolves a binding from its phase,
+        # the expression and edge checks from outside it).  A local one is memoised by its
+        # text and phase (the entry keeps the phase alive, so its id is not reused).
+        text = parts[0].text if len(parts) == 1 else tuple(p.text for p in parts)
+        if ph is not None and parts[0].text in sc.local_names(ph):
+            hit = sc.resolved.get((id(ph), text))
+            if hit is not None and hit[0] is ph:
+                return hit[1]
+            res = self._resolve(ref, ctx, report)
+            if res is not None:
+                sc.resolved[(id(ph), text)] = (ph, res)
+            return res
+        res = sc.resolved_names.get(text)
+        if res is None:
+            res = self._resolve(ref, ctx, report)
+            if res is not None:
+                sc.resolved_names[text] = res
         return res
 
     def _resolve(self, ref: ast.Ref, ctx: RefContext, report: bool) -> Resolved | None:
@@ -254,23 +264,26 @@ class Typer:
     # ------------------------------------------------------------ expressions
     def type_of(self, e: ast.Expr, ctx: RefContext, report: bool = True) -> Type:
         """The type of an expression; ill-typed parts are reported once and typed `error`."""
-        if isinstance(e, ast.Literal):
-            if e.kind == "quantity":
-                q = split_quantity(e.value)
-                return T.SIZE if q and unit_kind(q[1]) == "size" else T.DURATION
-            return {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL}[e.kind]
-        if isinstance(e, ast.Template):
+        kind = type(e)
+        if kind is ast.Ref:
+            r = self.resolve(e, ctx, report)
+            return r.type if r else T.ERROR
+        if kind is ast.Template:
             for p in e.parts:
-                if not isinstance(p, str):
+                if type(p) is not str:
                     t = self.type_of(p, ctx, report)
                     if t.name == "metrics" and report and not self._own_output(p, ctx):
                         self._report(codes.EXPRESSION_TYPE, p.span,
                                      detail=f"a `{t}` value cannot be put into text; name one of its fields")
             return T.STRING
-        if isinstance(e, ast.Ref):
-            r = self.resolve(e, ctx, report)
-            return r.type if r else T.ERROR
-        if isinstance(e, ast.ListExpr):
+        if kind is ast.Literal:
+            if e.kind == "quantity":
+                q = split_quantity(e.value)
+                return T.SIZE if q and unit_kind(q[1]) == "size" else T.DURATION
+            return _LITERAL_TYPES[e.kind]
+        if kind is ast.BinOp:
+            return self._binop(e, ctx, report)
+        if kind is ast.ListExpr:
             items = [self.type_of(i, ctx, report) for i in e.items]
             known = [t for t in items if t.name not in ("error", "any")]
             if not known:
@@ -281,10 +294,10 @@ class Typer:
             elif any(not T.assignable(t, first) for t in known):
                 self._type_error(report, e.span, f"list mixes {', '.join(sorted({str(t) for t in known}))}")
             return T.list_of(first)
-        if isinstance(e, ast.MapExpr):
+        if kind is ast.MapExpr:
             self._type_error(report, e.span, "a map is not a value in expressions")
             return T.ERROR
-        if isinstance(e, ast.UnOp):
+        if kind is ast.UnOp:
             t = self.type_of(e.operand, ctx, report)
             if e.op == "not":
                 self._expect(report, e.operand, t, "bool", "`not` needs a bool")
@@ -295,9 +308,7 @@ class Typer:
                 self._type_error(report, e.span, f"cannot negate a {t}")
                 return T.ERROR
             return t
-        if isinstance(e, ast.BinOp):
-            return self._binop(e, ctx, report)
-        if isinstance(e, ast.Call):
+        if kind is ast.Call:
             return self._call(e, ctx, report)
         return T.ERROR
 

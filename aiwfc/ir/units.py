@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 _BYTES = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
@@ -16,6 +17,7 @@ SIZE_PATTERN = r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|PB|KiB|MiB|GiB|TiB|PiB)$"
 DURATION_PATTERN = r"^\d+(\.\d+)?\s*(ms|s|m|min|h|d|w)$"
 
 
+@lru_cache(maxsize=4096)  # a workflow repeats the same few quantities thousands of times
 def split_quantity(text: str) -> tuple[float, str] | None:
     m = _QUANTITY.match(text)
     if not m:

@@ -55,7 +55,11 @@ def type_from_ast(t: ast.TypeExpr, sink: DiagnosticSink) -> Type:
         return Type("error")
     if t.arg is not None or t.fields:
         sink.report(codes.INVALID_VALUE, t.span, detail=f"type `{name}` takes no parameters")
-    return Type(name)
+    return _SCALAR_TYPES[name]
+
+
+# one (never changed) Type per scalar name, shared by every port and param of that type
+_SCALAR_TYPES = {name: Type(name) for name in SCALARS}
 
 
 class BuildMemo:
