@@ -146,8 +146,10 @@ class Typer:
         # of 10,000 commands are resolved once (the graph resolves a binding from its phase,
         # the expression and edge checks from outside it).  A local one is memoised by its
         # text and phase (the entry keeps the phase alive, so its id is not reused).
-        text = parts[0].text if len(parts) == 1 else tuple(p.text for p in parts)
-        if ph is not None and parts[0].text in sc.local_names(ph):
+        head = parts[0].text
+        n = len(parts)
+        text = head if n == 1 else (head, parts[1].text) if n == 2 else tuple([p.text for p in parts])
+        if ph is not None and head in sc.local_names(ph):
             hit = sc.resolved.get((id(ph), text))
             if hit is not None and hit[0] is ph:
                 return hit[1]

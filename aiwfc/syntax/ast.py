@@ -18,7 +18,7 @@ from typing import Union
 from aiwfc.source import Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Name:
     """An identifier with its position."""
 
@@ -28,7 +28,7 @@ class Name:
 
 # ---------------------------------------------------------------- expressions
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Literal:
     """A constant: int, float, bool, or a quantity kept with its unit (`16GiB`, `2h`)."""
 
@@ -38,7 +38,7 @@ class Literal:
     text: str = ""
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Template:
     """A string literal; `parts` alternates text and interpolated expressions."""
 
@@ -56,7 +56,7 @@ class Template:
         return "".join(p if isinstance(p, str) else "${" + unparse(p) + "}" for p in self.parts)
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Ref:
     """A dotted reference: `target`, `md.traj`, `fit.metrics.loss`."""
 
@@ -68,7 +68,7 @@ class Ref:
         return ".".join(p.text for p in self.parts)
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class BinOp:
     """`left OP right` for arithmetic, comparison and boolean operators."""
 
@@ -78,7 +78,7 @@ class BinOp:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class UnOp:
     """`not x` or `-x`."""
 
@@ -87,7 +87,7 @@ class UnOp:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Call:
     """A call of a built-in function: `len(x)`, `min(a, b)`, `range(n)`."""
 
@@ -96,13 +96,13 @@ class Call:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class ListExpr:
     items: tuple["Expr", ...]
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class MapExpr:
     entries: tuple[tuple[Name, "Expr"], ...]
     span: Span
@@ -113,7 +113,7 @@ Expr = Union[Literal, Template, Ref, BinOp, UnOp, Call, ListExpr, MapExpr]
 
 # ---------------------------------------------------------------- types
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class TypeExpr:
     """`file`, `list<file>`, `metrics { loss: float }` as written."""
 
@@ -125,7 +125,7 @@ class TypeExpr:
 
 # ---------------------------------------------------------------- structure
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Attribute:
     """`key = value`, or `key ~ value` for an estimate."""
 
@@ -135,7 +135,7 @@ class Attribute:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class ParamStmt:
     name: Name
     type: TypeExpr
@@ -143,7 +143,7 @@ class ParamStmt:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class PortStmt:
     direction: str  # "in" | "out"
     name: Name
@@ -152,34 +152,34 @@ class PortStmt:
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class ForeachStmt:
     var: Name
     source: Expr
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class RunStmt:
     command: Template
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class NextStmt:
     target: Ref
     value: Expr
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class StopStmt:
     phase: Name
     when: Expr
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Block:
     """`kind [name] { items }`: workflows, phases, resources, sites, partitions..."""
 
@@ -192,14 +192,14 @@ class Block:
 Item = Union[Attribute, Block, ParamStmt, PortStmt, ForeachStmt, RunStmt, NextStmt, StopStmt]
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Import:
     target: Template
     alias: Name | None
     span: Span
 
 
-@dataclass(unsafe_hash=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Header:
     version: str
     span: Span

@@ -137,19 +137,24 @@ class _Parser:
         t = self.toks[i]
         if t[0] != "string":
             raise Fallback
+        v = t[1]
         span = Span(self.path, t[3], t[4], t[5], t[6])
-        if t[3] == t[5] and _SIMPLE_STRING.fullmatch(t[1]):
-            simple = self.simple_template(t, span)
-            if simple is not None:
-                return simple
-        if t[3] != t[5] or "${" not in t[1]:
-            return parse_template(self.src, t[2], t[1], self.sink, parse_interpolation, span)
+        if t[3] == t[5]:
+            if "$" not in v and "\\" not in v and v[1] != '"':
+                # one line, no escapes, no interpolations: the text is the one part
+                return ast.Template((v[1:-1],), span, v)
+            if _SIMPLE_STRING.fullmatch(v):
+                simple = self.simple_template(t, span)
+                if simple is not None:
+                    return simple
+        if t[3] != t[5] or "${" not in v:
+            return parse_template(self.src, t[2], v, self.sink, parse_interpolation, span)
         # one line: an interpolation's column follows from the token's, without a look-up
         line, line_start = t[3], t[2] - t[4] + 1
 
         def expr(src, start, end, sink):
             return parse_interpolation(src, start, end, sink, (line, start - line_start + 1))
-        return parse_template(self.src, t[2], t[1], self.sink, expr, span)
+        return parse_template(self.src, t[2], v, self.sink, expr, span)
 
     def simple_template(self, t: Token, span: Span) -> ast.Template | None:
         """A one-line string without escapes whose interpolations are all `${name}` or
@@ -158,28 +163,32 @@ class _Parser:
         None when an interpolation starts with a word that is not a reference."""
         text, line, col0, path = t[1], t[3], t[4], self.path
         parts: list = []
+        add = parts.append
         pos, last = 1, len(text) - 1
         for m in _INTERPOLATION.finditer(text, 1, last):
-            start, end = m.span(1)
-            segments = m.group(1).split(".")
-            if segments[0] in _EXPR_KEYWORDS:
-                return None
-            if m.start() > pos:
-                parts.append(text[pos:m.start()])
-            c = col0 + start
-            names = []
-            for seg in segments:
-                sp = Span(path, line, c, line, c + len(seg))
-                n = Name(seg, sp)
-                names.append(n)
-                c += len(seg) + 1
-            if len(names) == 1:
-                parts.append(ast.Ref((n,), sp))
+            s0, e0 = m.span()
+            inner = text[s0 + 2:e0 - 1]
+            if s0 > pos:
+                add(text[pos:s0])
+            c = col0 + s0 + 2
+            if "." not in inner:  # `${name}`: the reference and its one name share a span
+                if inner in _EXPR_KEYWORDS:
+                    return None
+                sp = Span(path, line, c, line, c + len(inner))
+                add(ast.Ref((Name(inner, sp),), sp))
             else:
-                parts.append(ast.Ref(tuple(names), Span(path, line, col0 + start, line, col0 + end)))
-            pos = m.end()
+                segments = inner.split(".")
+                if segments[0] in _EXPR_KEYWORDS:
+                    return None
+                names = []
+                start = c
+                for seg in segments:
+                    names.append(Name(seg, Span(path, line, c, line, c + len(seg))))
+                    c += len(seg) + 1
+                add(ast.Ref(tuple(names), Span(path, line, start, line, start + len(inner))))
+            pos = e0
         if pos < last or not parts:
-            parts.append(text[pos:last])
+            add(text[pos:last])
         return ast.Template(tuple(parts), span, text)
 
     # -- structure
