@@ -24,11 +24,20 @@ def _fields(model: type) -> tuple:
     return tuple((name, f, f.is_required()) for name, f in model.__pydantic_fields__.items())
 
 
+@lru_cache(maxsize=None)
+def _names(model: type) -> tuple[str, ...]:
+    return tuple(model.__pydantic_fields__)
+
+
 def construct(model: type, /, **values):
     """`model.model_construct(**values)`, faster; `values` must be valid for `model`."""
     new = _new(model)
-    _set(new, "__dict__", {name: values[name] if name in values else f.get_default(call_default_factory=True)
-                           for name, f, required in _fields(model) if not required or name in values})
+    if tuple(values) == _names(model):
+        # every field given, in field order: the (fresh) keyword dict is the __dict__
+        _set(new, "__dict__", values)
+    else:
+        _set(new, "__dict__", {name: values[name] if name in values else f.get_default(call_default_factory=True)
+                               for name, f, required in _fields(model) if not required or name in values})
     _set(new, "__pydantic_fields_set__", set(values))
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)

@@ -33,6 +33,9 @@ _IR_CLASS = {
 }
 
 
+_EXPR_CLASSES = frozenset(_EXPR_TYPES)  # AST nodes have no subclasses: a class test is exact
+
+
 class _Invalid(Exception):
     """A value already reported; the attribute is left out."""
 
@@ -216,13 +219,13 @@ class Builder:
         and they were two thirds of the builder's validations).  Anything else goes through
         `_make`, which reports exactly as before."""
         t = type_from_ast(item.type, self.sink)
-        spans = {"name": item.name.span, "type": item.type.span,
-                 **({"value": item.value.span} if item.value else {})}
-        data = {"name": item.name.text, "type": t, "value": item.value}
-        if isinstance(item.name.text, str) and isinstance(t, Type) and (
-                item.value is None or isinstance(item.value, _EXPR_TYPES)):
-            return construct(ir.Port, span=item.span, spans=spans, **data)
-        return self._make(ir.Port, data, item.span, spans)
+        name, value = item.name.text, item.value
+        spans = {"name": item.name.span, "type": item.type.span}
+        if value is not None:
+            spans["value"] = value.span
+        if type(name) is str and type(t) is Type and (value is None or type(value) in _EXPR_CLASSES):
+            return construct(ir.Port, span=item.span, spans=spans, name=name, type=t, value=value)
+        return self._make(ir.Port, {"name": name, "type": t, "value": value}, item.span, spans)
 
     def value(self, e: ast.Expr, kind: str, key: str) -> Any:
         """Converts one attribute value to what the IR field holds, or reports and raises."""
