@@ -13,6 +13,8 @@ from aiwfc.source import Span
 CASES = [
     (ir.Port, {"name": "x", "type": Type("int"), "span": Span("f.aiwf", 1, 2, 1, 5), "spans": {}}),
     (ir.Port, {"name": "y", "type": Type("file")}),
+    # every field, in field order: the keyword dict itself becomes the __dict__
+    (ir.Port, {"span": Span("f.aiwf", 2, 1, 2, 9), "spans": {}, "name": "z", "type": Type("dir"), "value": None}),
     (ir.Phase, {"name": "p", "kind": "task"}),
     (pm.PortSource, {"phase": "a", "port": "out", "job": "a", "mode": "gather"}),
     (pm.PortSource, {"phase": "a", "port": "out", "job": "a"}),  # a required field left out, as pydantic allows

@@ -19,9 +19,24 @@ _new = object.__new__
 _set = object.__setattr__
 
 
+_REQUIRED = object()
+# defaults pydantic hands out as they are (smart_deepcopy leaves immutable values alone)
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+
 @lru_cache(maxsize=None)
 def _fields(model: type) -> tuple:
-    return tuple((name, f, f.is_required()) for name, f in model.__pydantic_fields__.items())
+    """(name, default, how) per field in order: `how` is _REQUIRED, None (use the
+    default as is) or the FieldInfo whose get_default makes a fresh value."""
+    out = []
+    for name, f in model.__pydantic_fields__.items():
+        if f.is_required():
+            out.append((name, None, _REQUIRED))
+        elif f.default_factory is None and isinstance(f.default, _IMMUTABLE):
+            out.append((name, f.default, None))
+        else:
+            out.append((name, None, f))
+    return tuple(out)
 
 
 @lru_cache(maxsize=None)
@@ -36,8 +51,15 @@ def construct(model: type, /, **values):
         # every field given, in field order: the (fresh) keyword dict is the __dict__
         _set(new, "__dict__", values)
     else:
-        _set(new, "__dict__", {name: values[name] if name in values else f.get_default(call_default_factory=True)
-                               for name, f, required in _fields(model) if not required or name in values})
+        d = {}
+        for name, default, how in _fields(model):
+            if name in values:
+                d[name] = values[name]
+            elif how is None:
+                d[name] = default
+            elif how is not _REQUIRED:
+                d[name] = how.get_default(call_default_factory=True)
+        _set(new, "__dict__", d)
     _set(new, "__pydantic_fields_set__", set(values))
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)
