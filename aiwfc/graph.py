@@ -115,7 +115,12 @@ def build_graph(program: ir.Program | None, wf: ir.Workflow) -> WorkflowGraph:
 
     def add(consumer: ir.Phase, expr, via: str, elementwise: bool = False, target=None):
         ctx = RefContext(phase=consumer, loop=scope.loop_of.get(consumer.name))
-        for ref in typer.refs(expr):
+        local = scope.local_names(consumer)
+        for ref in ast.refs_in(expr):
+            if ref.parts[0].text in local:
+                # the phase's own port, foreach variable, `index` or own name: never an
+                # edge (it is not another phase) nor a dataset read (it shadows any dataset)
+                continue
             r = typer.resolve(ref, ctx, report=False)
             if r is None:
                 continue

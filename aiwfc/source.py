@@ -7,6 +7,7 @@ only the language server converts to LSP's 0-based positions.
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,17 +39,21 @@ class Span:
         return Span(self.file, start[0], start[1], end[0], end[1])
 
 
+_PLUS_ONE = (1).__add__
+
+
 class SourceFile:
     """The text of one input with a line index, for carets and offset<->position maps."""
 
     def __init__(self, path: str, text: str):
         self.path = path
         self.text = text
-        self._line_starts = [0]
-        i = text.find("\n")
-        while i >= 0:
-            self._line_starts.append(i + 1)
-            i = text.find("\n", i + 1)
+        # offset of each line's first character: 0, then one past each newline (the
+        # running sum of the lines' lengths, newline included, computed without a loop)
+        starts = [0]
+        starts += accumulate(map(_PLUS_ONE, map(len, text.split("\n"))))
+        starts.pop()
+        self._line_starts = starts
 
     @classmethod
     def read(cls, path: str | Path) -> "SourceFile":
