@@ -150,34 +150,36 @@ class Builder:
         values: dict[str, Any] = {}
         spans: dict[str, Span] = {}
         rest = []
+        attrs = spec.attrs
         for item in block.items:
-            if isinstance(item, ast.Attribute):
+            kind = type(item)
+            if kind is ast.Attribute:
                 key = item.key.text
-                if key not in spec.attrs:
-                    self._unknown(item.key, "attribute", context, spec.attrs)
+                if key not in attrs:
+                    self._unknown(item.key, "attribute", context, attrs)
                     continue
                 if key in values:
                     self.sink.report(codes.DUPLICATE_NAME, item.key.span, kind="attribute", name=key)
                     continue
+                value = item.value
                 try:
-                    values[key] = self.value(item.value, spec.attrs[key], key)
-                    spans[key] = item.value.span
-                    if isinstance(item.value, ast.ListExpr):
-                        for i, it in enumerate(item.value.items):
-                            spans[f"{key}[{i}]"] = it.span
-                    elif isinstance(item.value, ast.MapExpr):  # `where("env.NAME")`: one entry's value
-                        for name, it in item.value.entries:
-                            spans[f"{key}.{name.text}"] = it.span
+                    values[key] = self.value(value, attrs[key], key)
                 except _Invalid:
                     continue
-            elif isinstance(item, ast.Block):
+                spans[key] = value.span
+                if type(value) is ast.ListExpr:
+                    for i, it in enumerate(value.items):
+                        spans[f"{key}[{i}]"] = it.span
+                elif type(value) is ast.MapExpr:  # `where("env.NAME")`: one entry's value
+                    for name, it in value.entries:
+                        spans[f"{key}.{name.text}"] = it.span
+            elif kind is ast.Block:
                 if item.kind.text not in spec.blocks:
                     self._unknown(item.kind, "block", context, spec.blocks)
                     continue
                 rest.append(item)
             else:
-                word = "in" if isinstance(item, ast.PortStmt) and item.direction == "in" else \
-                       "out" if isinstance(item, ast.PortStmt) else _STATEMENT_NAMES[type(item)]
+                word = item.direction if kind is ast.PortStmt else _STATEMENT_NAMES[kind]
                 if word not in spec.statements:
                     self.sink.report(codes.UNKNOWN_ATTRIBUTE, item.span, what="statement", name=word,
                                      context=context, hint="")
@@ -229,8 +231,11 @@ class Builder:
 
     def value(self, e: ast.Expr, kind: str, key: str) -> Any:
         """Converts one attribute value to what the IR field holds, or reports and raises."""
-        if isinstance(e, ast.Ref) and e.parts[0].text == MISSING:
-            raise _Invalid
+        if type(e) is ast.Ref:
+            if e.parts[0].text == MISSING:
+                raise _Invalid
+            if kind == "name" and len(e.parts) == 1:  # `image = sim`, the commonest attribute
+                return e.parts[0].text
         if kind == "expr":
             return e
         if kind == "int":
