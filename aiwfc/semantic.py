@@ -90,15 +90,22 @@ class Scope:
         self._ports[id(ph)] = (ph, (ins, outs))
         return ins, outs
 
-    def local_names(self, ph: ir.Phase) -> frozenset[str]:
-        """The names that resolve differently inside `ph` than outside it (memoised)."""
+    def local_names(self, ph: ir.Phase) -> dict[str, "Resolved | None"]:
+        """The names that resolve differently inside `ph` than outside it (its ports, its
+        foreach variable, `index`, its own name), memoised.  A plain port name maps to its
+        resolution, which is final; the others map to None (resolved in full)."""
         hit = self._locals.get(id(ph))
         if hit is not None and hit[0] is ph:
             return hit[1]
-        names = {p.name for p in ph.inputs} | {p.name for p in ph.outputs} | {"index", ph.name}
+        # assigned from the weakest meaning to the strongest, as Typer._resolve tries them
+        # the other way round: foreach variable, input, output, builtin, ..., phase
+        found: dict[str, Resolved | None] = {ph.name: None, "index": None}
+        for p in reversed(ph.outputs):
+            found[p.name] = Resolved("output", p.type, ph.name, p.name) if p.name != MISSING else None
+        for p in reversed(ph.inputs):
+            found[p.name] = Resolved("input", p.type, ph.name, p.name) if p.name != MISSING else None
         if ph.foreach is not None:
-            names.add(ph.foreach.var)
-        found = frozenset(names)
+            found[ph.foreach.var] = None
         self._locals[id(ph)] = (ph, found)
         return found
 
@@ -149,7 +156,9 @@ class Typer:
         head = parts[0].text
         n = len(parts)
         text = head if n == 1 else (head, parts[1].text) if n == 2 else tuple([p.text for p in parts])
-        if ph is not None and head in sc.local_names(ph):
+        if ph is not None and head in (local := sc.local_names(ph)):
+            if n == 1 and (res := local[head]) is not None:
+                return res  # the phase's own port
             hit = sc.resolved.get((id(ph), text))
             if hit is not None and hit[0] is ph:
                 return hit[1]
