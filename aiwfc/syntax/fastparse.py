@@ -33,18 +33,22 @@ class Fallback(Exception):
 
 
 # The terminals of grammar/aiwf.lark in lark's matching order (priority, then width):
-# QUANTITY (3), FLOAT (2), then INT, NAME, STRING, COMMENT and the punctuation. WS is
-# matched as the prefix of every token. An unknown character matches nothing here,
-# which `finditer` shows as a gap: Fallback.
-_TOKEN = re.compile(r"""[ \t\f\r\n]*(?:
-   (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  |(?P<string>(?s:\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")|"(?:[^"\\\n]|\\.)*")
-  |(?P<quantity>\d+(?:\.\d+)?(?:KiB|MiB|GiB|TiB|PiB|KB|MB|GB|TB|PB|B|ms|s|min|m|h|d|w)(?![A-Za-z0-9_]))
-  |(?P<float>\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)
-  |(?P<int>\d+)
-  |(?P<comment>\#[^\n]*)
-  |(?P<op>==|!=|<=|>=|[-+*/%<>=~{}\[\]().,:])
-  |(?P<eof>\Z))""", re.X)
+# QUANTITY (3), FLOAT (2), then INT, NAME, STRING, COMMENT and the punctuation, each
+# with the whitespace before it: `findall` gives (whitespace, token) pairs, built in C,
+# and a token's kind follows from its first character (see `tokenize`).  A character
+# outside the grammar is skipped by `findall`; the lengths then do not add up to the
+# text's, which `tokenize` checks at the end: Fallback.
+_TOKEN = re.compile(r"""([ \t\f\r\n]*)(
+   [A-Za-z_][A-Za-z0-9_]*
+  |(?s:\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")|"(?:[^"\\\n]|\\.)*"
+  |\d+(?:\.\d+)?(?:KiB|MiB|GiB|TiB|PiB|KB|MB|GB|TB|PB|B|ms|s|min|m|h|d|w)(?![A-Za-z0-9_])
+  |\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+
+  |\d+
+  |\#[^\n]*
+  |==|!=|<=|>=|[-+*/%<>=~{}\[\]().,:])""", re.X)
+# a token's kind by its first character; punctuation is its own kind
+_KIND = dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", "name")
+_KIND.update(dict.fromkeys("0123456789", "number"), **{'"': "string", "#": "comment"})
 
 # A one-line string literal without escapes whose `$` only start `${NAME(.NAME)*}`; the
 # interpolations of such a string, one at a time.
@@ -75,41 +79,46 @@ def tokenize(text: str, start: int = 0, end: int | None = None, line: int = 1, l
 
     `line`/`line_start` are the line number and line-start offset of `start`.
     Comments are left out (appended to `comments` as (start, end) when it is a list)."""
+    end = len(text) if end is None else end
     toks: list[Token] = []
     append = toks.append
+    kind_of = _KIND.get
     pos = start
-    count = text.count
-    # scanner().match: each match anchored where the previous one ended, so a character
-    # outside the grammar (no match) ends the loop at once
-    match = _TOKEN.scanner(text, start, len(text) if end is None else end).match
-    while True:
-        m = match()
-        if m is None:
-            raise Fallback
-        kind = m.lastgroup
-        s, e = m.span(kind)
-        if s != pos:
-            n = count("\n", pos, s)
-            if n:
-                line += n
-                line_start = text.rfind("\n", pos, s) + 1
-        pos = e
-        v = text[s:e]
-        if kind == "op":
+    for ws, v in _TOKEN.findall(text, start, end):
+        s = pos + len(ws)
+        if "\n" in ws:
+            line += ws.count("\n")
+            line_start = pos + ws.rfind("\n") + 1
+        e = pos = s + len(v)
+        kind = kind_of(v[0])
+        if kind is None:  # punctuation
             append((v, v, s, line, s - line_start + 1, line, e - line_start + 1))
-        elif kind != "string" or "\n" not in v:
-            if kind == "comment":
-                if comments is not None:
-                    comments.append((s, e))
-                continue
+        elif kind == "name":
+            append(("name", v, s, line, s - line_start + 1, line, e - line_start + 1))
+        elif kind == "number":
+            # a quantity ends with its unit, a float with a digit (`1.5`, `1e5`)
+            kind = "int" if v.isdigit() else "quantity" if v[-1].isalpha() else "float"
             append((kind, v, s, line, s - line_start + 1, line, e - line_start + 1))
-            if kind == "eof":
-                return toks
-        else:  # a string spanning lines
-            l0, c0 = line, s - line_start + 1
-            line += v.count("\n")
-            line_start = text.rfind("\n", s, e) + 1
-            append((kind, v, s, l0, c0, line, e - line_start + 1))
+        elif kind == "string":
+            if "\n" in v:  # a string spanning lines
+                l0, c0 = line, s - line_start + 1
+                line += v.count("\n")
+                line_start = s + v.rfind("\n") + 1
+                append((kind, v, s, l0, c0, line, e - line_start + 1))
+            else:
+                append((kind, v, s, line, s - line_start + 1, line, e - line_start + 1))
+        elif comments is not None:
+            comments.append((s, e))
+    # what follows the last token must be whitespace; anything else is a character the
+    # pattern skipped (a gap before it shifts every later offset, so it also ends here)
+    rest = text[pos:end]
+    if rest.strip(" \t\f\r\n"):
+        raise Fallback
+    if "\n" in rest:
+        line += rest.count("\n")
+        line_start = pos + rest.rfind("\n") + 1
+    append(("eof", "", end, line, end - line_start + 1, line, end - line_start + 1))
+    return toks
 
 
 class _Parser:
