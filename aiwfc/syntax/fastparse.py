@@ -326,7 +326,8 @@ class _Parser:
                     after_value = False
             fields = tuple(out)
             j += 1
-        return ast.TypeExpr(name, arg, fields, self.span(i, j - 1)), j - 1
+        # a bare type name (`file`) spans what its name spans: one Span object for both
+        return ast.TypeExpr(name, arg, fields, name.span if j == i + 1 else self.span(i, j - 1)), j - 1
 
     def ref(self, i: int) -> tuple[ast.Ref, int]:
         toks = self.toks
