@@ -13,7 +13,10 @@ directory and measures:
 * subprocess: `python -m aiwfc check FILE` wall time (interpreter start, imports and
   output included) and its peak RSS (resource.getrusage of the child);
 * the ratio of each size's in-process time to the previous size's, per 10x phases:
-  10.0 means time grows linearly.
+  10.0 means time grows linearly;
+* before and after the table, the time of a fixed pure-Python loop (best of 7): this
+  VM's speed varies with its host by up to 1.5x within minutes, and the reference says
+  how fast the machine was while the figures were taken.
 
 The issue's target: 10,000 phases checked in under 2 s on the 2-core CI machine.
 """
@@ -76,6 +79,16 @@ def check_subprocess(path: str) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
+def reference_ms() -> float:
+    """Best of 7 runs of a fixed pure-Python loop, in milliseconds (a machine-speed gauge)."""
+    best = float("inf")
+    for _ in range(7):
+        t = time.perf_counter()
+        sum(i * i for i in range(10**6))
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,1000,10000")
@@ -86,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"aiwfc check benchmark: kind={args.kind}, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs, best of {args.repeat} in-process runs")
+    print(f"machine-speed reference (sum of 10**6 squares, best of 7): {reference_ms():.1f} ms")
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm.aiwf"
         warm.write_text(generate(args.kind, 10))
@@ -114,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{best / n * 1e6:9.0f} {peak / 2**20:9.1f} {sub}")
             prev = (n, best)
     print("x prev: in-process time relative to the previous size, scaled to a 10x step (10.0 = linear)")
+    print(f"machine-speed reference after the runs: {reference_ms():.1f} ms")
     return 0
 
 
