@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 if __package__:  # imported as aiwfc_backends.runtime.<module> (aiwfc's own tools and tests)
-    from .aiwf_base import (EXIT_RUNTIME, TaskError, Unavailable, exit_code, is_path_type, now, read_json, tail,
+    from .aiwf_base import (EXIT_RUNTIME, TaskError, Unavailable, exit_code, now, read_json, tail,
                             write_json)
 else:  # beside aiwf_task.py in an artefact tree: its directory is sys.path[0]
-    from aiwf_base import (EXIT_RUNTIME, TaskError, Unavailable, exit_code, is_path_type, now, read_json, tail,
+    from aiwf_base import (EXIT_RUNTIME, TaskError, Unavailable, exit_code, now, read_json, tail,
                            write_json)
 
 STOP_POLL = 0.2
@@ -90,17 +90,8 @@ class ExecMixin:
                 rec.update(state="skipped", end=now(), reason=f"`when` is false: {ph['when'].get('text')}")
                 write_json(d / "task.json", rec)
                 return "skipped", None
-            carried = self.carried(phase, k)
-            for port in ph["inputs"]:
-                v = carried[port["name"]] if port["name"] in carried else self.spec.evaluate(port, R)
-                local[port["name"]] = rec["inputs"][port["name"]] = v
-            names = {}
-            for port in ph["outputs"]:
-                if port.get("path"):
-                    names[port["name"]] = self.template(port["path"], R, shell=False)
-                else:
-                    names[port["name"]] = port["name"] if is_path_type(port["type"]) else f"{port['name']}.json"
-                local[port["name"]] = names[port["name"]]
+            self.bind_inputs(phase, ph, k, R, local, rec["inputs"])
+            names = self.output_names(ph, R, local)
             command = self.template(ph.get("command") or [], R, shell=True)
             rec["command"] = command
             rec["input_files"] = self.input_files(ph, rec["inputs"], item)

@@ -8,9 +8,9 @@ phase's stop rules. Values come from aiwf_values.py through `self`.
 """
 
 if __package__:  # imported as aiwfc_backends.runtime.<module> (aiwfc's own tools and tests)
-    from .aiwf_base import TaskError, is_path_type, now, write_json
+    from .aiwf_base import TaskError, now, write_json
 else:  # beside aiwf_task.py in an artefact tree: its directory is sys.path[0]
-    from aiwf_base import TaskError, is_path_type, now, write_json
+    from aiwf_base import TaskError, now, write_json
 
 __all__ = ["LoopMixin"]
 
@@ -55,14 +55,11 @@ class LoopMixin:
         if ph.get("foreach") is not None and index < len(items):
             local[ph["foreach"]["var"]] = items[index]
         d = self.task_dir(phase, k, index)
-        names = {p["name"]: (p["name"] if is_path_type(p["type"]) else f"{p['name']}.json") for p in ph["outputs"]
-                 if not p.get("path")}
-        for p in ph["outputs"]:
-            if p.get("path"):
-                try:
-                    names[p["name"]] = self.template(p["path"], self.resolver(phase, k, local), shell=False)
-                except TaskError:
-                    names[p["name"]] = p["name"]
+        # the task's own values, bound as run_task binds them, so that an output whose path
+        # names an input is looked for where the task wrote it
+        R = self.resolver(phase, k, local)
+        self.bind_inputs(phase, ph, k, R, local, strict=False)
+        names = self.output_names(ph, R, local, strict=False)
         return self.must_stop(ph, phase, k, local, d, names, rules)
 
     def must_stop(self, ph, phase, k, local, d, names, rules) -> "dict | None":

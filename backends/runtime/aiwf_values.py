@@ -303,6 +303,44 @@ class ValuesMixin:
             out.append(" ".join(bash_quote(w) for w in ws) if shell else " ".join(ws))
         return "".join(out)
 
+    def bind_inputs(self, phase: str, ph: dict, k: int, R, local: dict, values: "dict | None" = None,
+                    strict: bool = True) -> dict:
+        """A task's inputs (carried into this iteration, else evaluated), put in `values` as
+        they are found (a failure leaves the earlier ones there, for the record) and bound in
+        `local` for the expressions after them; without `strict`, one that cannot be
+        evaluated yet is left out instead of raising TaskError."""
+        carried = self.carried(phase, k)
+        values = {} if values is None else values
+        for port in ph["inputs"]:
+            try:
+                v = carried[port["name"]] if port["name"] in carried else self.spec.evaluate(port, R)
+            except TaskError:
+                if strict:
+                    raise
+                continue
+            local[port["name"]] = values[port["name"]] = v
+        return values
+
+    def output_names(self, ph: dict, R, local: dict, strict: bool = True) -> dict:
+        """The file each output of a task is written to, in its task directory: its `path`
+        (a template over the task's values), else its name (`NAME.json` for a value); each
+        is bound in `local` as its name.  Without `strict`, a path that cannot be made yet
+        falls back to the output's name."""
+        names = {}
+        for port in ph["outputs"]:
+            name = port["name"]
+            if port.get("path"):
+                try:
+                    names[name] = self.template(port["path"], R, shell=False)
+                except TaskError:
+                    if strict:
+                        raise
+                    names[name] = name
+            else:
+                names[name] = name if is_path_type(port["type"]) else f"{name}.json"
+            local[name] = names[name]
+        return names
+
     def read_outputs(self, ph: dict, d: Path, names: dict, strict: bool) -> dict:
         """The outputs of a task as consumers see them; with `strict`, a missing or malformed
         output is a TaskError, else it is left out (a task still running)."""

@@ -448,6 +448,20 @@ def test_stop_rule_ends_a_running_task(tmp_path):
     assert d.task("loop", "--loop", "once", "--iteration", "0").stdout == "stop\n"
 
 
+def test_stop_command_reads_an_output_whose_path_names_an_input(tmp_path):
+    # the output file is `w_p.json`: `${tag}` is an input, so the stop command must bind
+    # the inputs as the task did, or it looks for the wrong file and never sees the value
+    text = STOPPING.replace("    out p: float\n", '    in tag: string = "w"\n    out p: float = "${tag}_p.json"\n')
+    d = make(tmp_path, text)
+    d.task("items", "--phase", "walk", check=True)
+    p = d.task("run", "--phase", "walk", "--range", "0:2")
+    assert (p.returncode, lines(p)) == (0, ["walk i0/0 stopped exit=143", "walk i0/1 done exit=0"])
+    assert (d.task_dir("walk", 0, 0) / "w_p.json").read_text() == "0.1\n"
+    for index, holds in ((0, "true"), (1, "false")):
+        p = d.task("stop", "--loop", "once", "--phase", "walk", "--index", str(index))
+        assert (p.returncode, p.stdout) == (0, holds + "\n")
+
+
 def test_loop_condition_on_a_failed_task_is_a_message(tmp_path):
     d = make(tmp_path, STOPPING.replace('echo ${len(ps)} > ${n}', 'exit 4'))
     d.phase("walk")
