@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from aiwfc.cli import COMMANDS
 
 PROBE = """
@@ -32,8 +34,9 @@ def test_check_does_not_import_the_planner_or_backends(tmp_path):
     assert not mods & {"aiwfc.plan", "aiwfc.backend", "aiwfc.fmt", "aiwfc.cli.compile_cmd", "aiwfc.cli.run_cmd"}
 
 
-def test_help_lists_every_command():
-    proc = subprocess.run([sys.executable, "-m", "aiwfc", "--help"], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("argv", [["--help"], ["-h", "check"]])
+def test_top_level_help_lists_every_command(argv):
+    proc = subprocess.run([sys.executable, "-m", "aiwfc", *argv], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     # a command's line is indented by four spaces; wrapped help text by more
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ") and line[4] != " "]

@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     command ends the process itself after flushing stdout and stderr."""
     if argv is None:  # `aiwfc run`: its program's interpreter starts importing Parsl at once
         warm.prestart(sys.argv[1:])
-    words = sys.argv[1:] if argv is None else argv
-    command = next((w for w in words if not w.startswith("-")), None)  # no top-level option takes a value
-    parser = build_parser(command if command in COMMANDS else None)
+    parser = build_parser(_command_word(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -68,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             return rc  # let the interpreter report what it can
         os._exit(rc)
     return rc
+
+
+def _command_word(words: list[str]) -> str | None:
+    """The subcommand argv names, when only its parser is needed: the first word that is not
+    an option (no top-level option takes a value); None for top-level help or an unknown
+    word, which need every command's parser."""
+    for w in words:
+        if w in ("-h", "--help"):
+            return None
+        if not w.startswith("-"):
+            return w if w in COMMANDS else None
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
