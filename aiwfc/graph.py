@@ -116,7 +116,7 @@ def build_graph(program: ir.Program | None, wf: ir.Workflow) -> WorkflowGraph:
     def add(consumer: ir.Phase, expr, via: str, elementwise: bool = False, target=None):
         ctx = RefContext(phase=consumer, loop=scope.loop_of.get(consumer.name))
         local = scope.local_names(consumer)
-        for ref in ast.refs_in(expr):
+        for ref in typer.refs(expr):
             if ref.parts[0].text in local:
                 # the phase's own port, foreach variable, `index` or own name: never an
                 # edge (it is not another phase) nor a dataset read (it shadows any dataset)

@@ -254,7 +254,7 @@ def concerns(workflow: ir.Workflow, image: ir.Image, used: set[str] | None = Non
     `used` is the set of image names the phases use, when the caller has it (a check
     asks for every image in scope, and each question would walk every phase)."""
     if used is None:
-        used = {p.image for p in workflow.phases}
+        used = set(used_image_names(workflow))
     return image.name in used or any(i is image for i in workflow.images)
 
 

@@ -22,9 +22,9 @@ from aiwfc.syntax.parser import MISSING
 # Built-in names: `index` (the item number inside a foreach), `iteration` (of the
 # enclosing feedback loop, from 0), `project` (the directory of the root .aiwf file,
 # where scripts and relative dataset paths live).
-_LITERAL_TYPES = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
 BUILTIN_VARS = {"index": T.INT, "iteration": T.INT, "project": T.DIR}
 FUNCTIONS = ("len", "min", "max", "sum", "mean", "range", "abs", "round", "str", "int", "float")
+_LITERAL_TYPES = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
 
 
 @dataclass(unsafe_hash=True)

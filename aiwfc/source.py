@@ -7,8 +7,8 @@ only the language server converts to LSP's 0-based positions.
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiwfc.checks.framework import CheckContext
-from aiwfc.images import ImageBuild, image_builds
+from aiwfc.images import ImageBuild, image_builds, used_image_names
 from aiwfc.ir import models as ir
 from aiwfc.resolve.imports import stdlib_root
 
@@ -25,7 +25,7 @@ def builds(ctx: CheckContext) -> dict[str, ImageBuild]:
 def used_images(ctx: CheckContext) -> set[str]:
     """The names of the images the workflow's phases use, computed once per workflow."""
     if "used_images" not in ctx.state:
-        ctx.state["used_images"] = {p.image for p in ctx.workflow.phases if p.image}
+        ctx.state["used_images"] = set(used_image_names(ctx.workflow))
     return ctx.state["used_images"]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiwfc import codes
 from aiwfc.checks.framework import Check, CheckContext, register
-from aiwfc.diagnostics import Applicability, Fix
 from aiwfc.checks.images_support import used_images
+from aiwfc.diagnostics import Applicability, Fix
 from aiwfc.images import concerns, unpinned_reason
 from aiwfc.ir import models as ir
 

@@ -92,13 +92,12 @@ class SiteLimits(Check):
                 continue
             users.setdefault((res.name, site.name), (res, site, []))[2].append(ph)
         for res, site, phases in users.values():
-            related = _Users(phases)
             if site.scheduler == "local":
-                self._local(ctx, res, site, related)
+                self._local(ctx, res, site, phases)
             else:
-                self._slurm(ctx, res, site, related)
+                self._slurm(ctx, res, site, phases)
 
-    def _slurm(self, ctx, res: ir.ResourceClass, site: ir.SiteProfile, related) -> None:
+    def _slurm(self, ctx, res: ir.ResourceClass, site: ir.SiteProfile, phases: list[ir.Phase]) -> None:
         parts = site.partitions
         dims = dimensions(res)
         failed = False
@@ -109,14 +108,14 @@ class SiteLimits(Check):
             best = max(parts, key=lambda p: d.limit(p))
             ctx.report(codes.EXCEEDS_SITE, res.where(d.attr), resource=res.name, site=site.name,
                        ask=d.ask_text(d.ask), best=f"at most {d.text(d.limit(best))}, on partition `{best.name}`",
-                       related=related)
+                       related=_users(phases))
         if res.gpus > 0 and res.gpu_model and not any(_model_ok(res, p) for p in parts):
             failed = True
             models = sorted({p.gpu_model for p in parts if p.gpu_model and p.gpus > 0})
             ctx.report(codes.GPU_MODEL_UNAVAILABLE, res.where("gpu_model"), resource=res.name,
                        model=res.gpu_model, site=site.name,
                        models=", ".join(f"`{m}`" for m in models) if models else "no GPU models",
-                       related=related)
+                       related=_users(phases))
         if failed or any(all(d.fits(p) for d in dims) and _model_ok(res, p) for p in parts):
             return
         # each request fits somewhere, but no partition offers all of them at once
@@ -131,27 +130,22 @@ class SiteLimits(Check):
         if not _model_ok(res, closest):
             lacks.append(f"GPU model `{closest.gpu_model or 'none'}`")
         ctx.report(codes.EXCEEDS_SITE, res.where("name"), resource=res.name, site=site.name, ask=ask,
-                   best=f"closest: partition `{closest.name}` with {_join(lacks)}", related=related)
+                   best=f"closest: partition `{closest.name}` with {_join(lacks)}", related=_users(phases))
 
-    def _local(self, ctx, res: ir.ResourceClass, site: ir.SiteProfile, related) -> None:
+    def _local(self, ctx, res: ir.ResourceClass, site: ir.SiteProfile, phases: list[ir.Phase]) -> None:
         for d in dimensions(res):
             if not d.local or any(d.fits(p) for p in site.partitions):
                 continue
             have = max(d.limit(p) for p in site.partitions)
             ctx.report(codes.OVERSUBSCRIBED_LOCAL, res.where(d.attr), resource=res.name, site=site.name,
-                       ask=d.ask_text(d.ask), have=d.text(have), related=related)
+                       ask=d.ask_text(d.ask), have=d.text(have), related=_users(phases))
 
 
-class _Users:
-    """The phases that use a resource class, as a diagnostic's related locations: built
-    when a diagnostic is reported, not for every resource class checked (thousands of
-    phases share one class)."""
-
-    def __init__(self, phases: list[ir.Phase]):
-        self.phases = phases
-
-    def __iter__(self):
-        return iter([Related(ph.where("resources"), f"used by {ph.kind} `{ph.name}`") for ph in self.phases])
+def _users(phases: list[ir.Phase]) -> list[Related]:
+    """The phases that use a resource class, as a diagnostic's related locations (built
+    when a diagnostic is reported, not for every class checked: thousands of phases may
+    share one)."""
+    return [Related(ph.where("resources"), f"used by {ph.kind} `{ph.name}`") for ph in phases]
 
 
 def _join(items: list[str]) -> str:

@@ -231,11 +231,8 @@ class Builder:
 
     def value(self, e: ast.Expr, kind: str, key: str) -> Any:
         """Converts one attribute value to what the IR field holds, or reports and raises."""
-        if type(e) is ast.Ref:
-            if e.parts[0].text == MISSING:
-                raise _Invalid
-            if kind == "name" and len(e.parts) == 1:  # `image = sim`, the commonest attribute
-                return e.parts[0].text
+        if type(e) is ast.Ref and e.parts[0].text == MISSING:
+            raise _Invalid
         if kind == "expr":
             return e
         if kind == "int":

@@ -304,13 +304,12 @@ class ValuesMixin:
         return "".join(out)
 
     def bind_inputs(self, phase: str, ph: dict, k: int, R, local: dict, values: "dict | None" = None,
-                    strict: bool = True) -> dict:
+                    strict: bool = True) -> None:
         """A task's inputs (carried into this iteration, else evaluated), put in `values` as
         they are found (a failure leaves the earlier ones there, for the record) and bound in
         `local` for the expressions after them; without `strict`, one that cannot be
         evaluated yet is left out instead of raising TaskError."""
         carried = self.carried(phase, k)
-        values = {} if values is None else values
         for port in ph["inputs"]:
             try:
                 v = carried[port["name"]] if port["name"] in carried else self.spec.evaluate(port, R)
@@ -318,8 +317,9 @@ class ValuesMixin:
                 if strict:
                     raise
                 continue
-            local[port["name"]] = values[port["name"]] = v
-        return values
+            local[port["name"]] = v
+            if values is not None:
+                values[port["name"]] = v
 
     def output_names(self, ph: dict, R, local: dict, strict: bool = True) -> dict:
         """The file each output of a task is written to, in its task directory: its `path`
